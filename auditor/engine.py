@@ -1,0 +1,259 @@
+"""The only place findings are made: every rule over every subject of its view, one findings frame out.
+
+States (RULES.md): NonCompliant, Compliant, NotApplicable, Exempt, Error. Precedence, strongest last:
+rule verdict -> "not in the input" -> Error for a needed type absent from the whole input -> the rule's own Error
+rows -> Error where an error record (unreadable scope or object) covers what the row rests on -> Exempt (replaces
+NonCompliant only).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import ingest as I
+from .extract import extract
+from .model import Model, build
+from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
+
+COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
+           "resource_type", "resource_id", "resource_name", "vault_id", "message", "remediation",
+           "exemption_category", "exemption_justification"]
+SUBJECT_READS = {"vaults": (I.VAULT,), "endpoints": (I.PRIVATE_ENDPOINT,), "subnets": (I.VNET, I.SUBNET),
+                 "vnets": (I.VNET,), "providers": (I.PROVIDER,)}
+ABSENCE_TYPES = {I.ZONE, I.A_RECORD, I.VNET_LINK}
+TYPE_LABELS = {I.ZONE: "private DNS zones", I.A_RECORD: "private DNS A record sets", I.VNET_LINK:
+               "private DNS zone virtual network links", I.ZONE_GROUP: "private DNS zone groups", I.VNET:
+               "virtual networks", I.SUBNET: "subnets", I.SUBSCRIPTION: "subscriptions", I.PROVIDER:
+               "resource providers", I.ROLE_ASSIGNMENT: "role assignments"}
+REF_ERROR_VIEWS = {"subnets", "vnets"}
+
+
+@dataclass
+class Exemption:
+    rules: tuple[str, ...]
+    scope: str
+    category: str
+    justification: str = ""
+    expires_on: datetime | None = None
+    name: str = ""
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_on is None or now < self.expires_on
+
+
+@dataclass
+class Settings:
+    params: dict[str, dict] = field(default_factory=dict)      # rule id -> parameter overrides
+    disabled: set[str] = field(default_factory=set)            # rule ids with effect Disabled
+    only: set[str] = field(default_factory=set)                # --rule filter (empty: all)
+    exemptions: list[Exemption] = field(default_factory=list)
+    resolve: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+def present_types(ing: I.Ingested) -> set[str]:
+    present = {raw.type for raw in ing.objects.values()} | set(ing.collected_types)
+    present |= {e["object_type"] for e in ing.errors if e.get("object_type")}
+    if I.VNET in present:
+        present.add(I.SUBNET)
+    return present
+
+
+def model_from(ing: I.Ingested) -> Model:
+    tables, bad = extract(ing)
+    m = build(tables, bad, present_types(ing), ing.errors)
+    m.warnings, m.inputs = ing.warnings, ing.inputs
+    return m
+
+
+def load(paths: Iterable[str]) -> Model:
+    return model_from(I.read_inputs(paths))
+
+
+def load_objects(resources: list, errors: list[dict] | None = None, collected_types: Iterable[str] = (),
+                 where: str = "live") -> Model:
+    """The live path: objects the collector yielded, with its error records."""
+    ing = I.Ingested()
+    I.add_objects(ing, resources, where)
+    ing.errors.extend(I._snapshot_error(e) for e in errors or [])
+    ing.collected_types.update(collected_types)
+    ing.inputs.append(where)
+    return model_from(ing)
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+
+def finding_id(rule_id: str, resource_id: str) -> str:
+    return hashlib.sha256(f"{rule_id}|{resource_id.lower()}".encode()).hexdigest()[:24]
+
+
+def _series(value, index) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value.reindex(index)
+    return pd.Series(value, index=index, dtype=object)
+
+
+def _covered_by_errors(view: pd.DataFrame, rule: Rule, errors: Sequence[dict]) -> pd.Series:
+    """Message of the first error record covering each row (None where none does)."""
+    out = pd.Series(None, index=view.index, dtype=object)
+    if not errors or view.empty:
+        return out
+    reads = set(rule.reads or SUBJECT_READS[rule.subject])
+    deps = view["deps"].explode().dropna()
+    for rec in errors:
+        types = set(rec.get("types") or [])
+        if types == {"(unknown)"} or (types and not types & reads):
+            continue
+        scope = rec.get("scope") or ""
+        if scope:
+            d = deps.astype(str)
+            hit = (d == scope) | d.str.startswith(scope + "/") | pd.Series(
+                [scope.startswith(x + "/") for x in d], index=d.index, dtype=bool)
+            if types & ABSENCE_TYPES or not types:
+                hit |= d == "*"
+            rows = hit[hit].index.unique()
+        else:
+            rows = view.index
+        status = rec.get("status")
+        msg = f"could not read {scope or 'the input'}" + (f" (HTTP {status})" if isinstance(status, int) else
+                                                          f" ({status})" if status else "")
+        if rec.get("message"):
+            msg += f": {rec['message']}"
+        out.loc[rows] = out.loc[rows].fillna(msg)
+    return out
+
+
+def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
+    view = m.view(rule.subject)
+    if view.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    params = {**rule.params, **settings.params.get(rule.id, {})}
+    idx = view.index
+    applies = _series(rule.applies(view, params), idx).fillna(False).astype(bool)
+    violates = _series(rule.violates(view, params), idx).fillna(False).astype(bool)
+    message = _series(rule.message(view, params), idx).astype(object)
+    na = rule.not_applicable
+    na_msg = _series(na(view, params) if callable(na) else na, idx)
+    in_input = view["in_input"].fillna(False).astype(bool) if "in_input" in view else pd.Series(True, index=idx)
+    malformed = view["malformed"].astype(bool)
+
+    state = np.where(applies, np.where(violates, "NonCompliant", "Compliant"), "NotApplicable").astype(object)
+    msg = np.where(applies, message, na_msg).astype(object)
+    label = SUBJECT_LABELS[rule.subject]
+    if not rule.judges_references:
+        ref = ~in_input & ~malformed
+        state = np.where(ref, "NotApplicable", state)
+        msg = np.where(ref, f"the {label} is not in the input", msg)
+    else:
+        ref = pd.Series(False, index=idx)
+
+    for alternatives in rule.needs:
+        if not any(t in m.present for t in alternatives):
+            scope_rows = applies | (ref if rule.subject in REF_ERROR_VIEWS else False)
+            what = " or ".join(TYPE_LABELS.get(t, t) for t in alternatives)
+            state = np.where(scope_rows, "Error", state)
+            msg = np.where(scope_rows, f"no {what} in the input", msg)
+
+    if rule.error is not None:
+        err = _series(rule.error(view, params), idx)
+        hit = err.notna() & applies & (state != "Error")
+        state = np.where(hit, "Error", state)
+        msg = np.where(hit, err, msg)
+
+    covered = _covered_by_errors(view, rule, m.errors)
+    hit = covered.notna() & (applies | ~in_input | malformed)
+    state = np.where(hit, "Error", state)
+    msg = np.where(hit, covered, msg)
+    state = np.where(malformed & covered.isna(), "Error", state)
+    msg = np.where(malformed & covered.isna(), f"the {label} could not be read", msg)
+
+    rid = view["rid"].astype(str)
+    rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("")
+    sub = view["sub"].fillna("").astype(str)
+    name = view["name"].fillna("").astype(str)
+    vault_rid = m.vaults.set_index("id")["rid"]
+    vault = view["vault_id"] if "vault_id" in view else view["id"]
+    vault = vault.map(lambda v: vault_rid.get(v, v) if isinstance(v, str) else "")
+    remediation = [rule.remediation.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
+                   for g, n, r, s in zip(rg, name, rid, sub)]
+    rtype = SUBJECT_TYPES[rule.subject]
+    return pd.DataFrame({
+        "finding_id": [finding_id(rule.id, r) for r in rid], "rule_id": rule.id, "title": rule.title,
+        "severity": rule.severity, "compliance_state": state, "subscription_id": sub, "resource_group": rg,
+        "resource_type": rtype, "resource_id": rid, "resource_name": name, "vault_id": vault, "message": msg,
+        "remediation": remediation, "exemption_category": "", "exemption_justification": "",
+    }, index=idx)
+
+
+def apply_exemptions(findings: pd.DataFrame, exemptions: Sequence[Exemption], now: datetime) -> pd.DataFrame:
+    if findings.empty:
+        return findings
+    rid = findings["resource_id"].str.lower()
+    for ex in exemptions:
+        if not ex.active(now):
+            continue
+        scope = ex.scope.lower().rstrip("/")
+        hit = (findings["compliance_state"] == "NonCompliant") & findings["rule_id"].isin(ex.rules)
+        hit &= (rid == scope) | rid.str.startswith(scope + "/") | (scope == "")
+        findings.loc[hit, "compliance_state"] = "Exempt"
+        findings.loc[hit, "exemption_category"] = ex.category
+        findings.loc[hit, "exemption_justification"] = ex.justification
+        findings.loc[hit, "message"] = findings.loc[hit, "message"] + f" [exempt: {ex.category}"\
+            + (f", {ex.name}" if ex.name else "") + "]"
+    return findings
+
+
+def evaluate(m: Model, rules: Sequence[Rule], settings: Settings) -> pd.DataFrame:
+    frames = []
+    for rule in rules:
+        if rule.id in settings.disabled or (settings.only and rule.id not in settings.only):
+            continue
+        if rule.only_with == "resolve" and not settings.resolve:
+            continue
+        frames.append(evaluate_rule(rule, m, settings))
+    frames = [f for f in frames if len(f)]
+    findings = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    findings = apply_exemptions(findings, settings.exemptions, settings.now)
+    return sort_findings(findings)
+
+
+def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    key = pd.DataFrame({"s": findings["severity"].map(order), "r": findings["rule_id"],
+                        "i": findings["resource_id"].str.lower()})
+    return findings.loc[key.sort_values(["s", "r", "i"], kind="stable").index].reset_index(drop=True)
+
+
+def summarize(findings: pd.DataFrame) -> dict:
+    states = findings["compliance_state"].value_counts().to_dict() if len(findings) else {}
+    counts = {s: int(states.get(s, 0)) for s in ("Compliant", "NonCompliant", "Exempt", "Error", "NotApplicable")}
+    nc = findings[findings["compliance_state"] == "NonCompliant"]
+    by_sev = {s: int((nc["severity"] == s).sum()) for s in SEVERITIES}
+    denom = counts["Compliant"] + counts["Exempt"] + counts["NonCompliant"] + counts["Error"]
+    pct = round(100.0 * (counts["Compliant"] + counts["Exempt"]) / denom, 1) if denom else None
+    worst = (nc.groupby(["rule_id", "severity"]).size().reset_index(name="n")
+             .assign(o=lambda d: d["severity"].map({s: i for i, s in enumerate(SEVERITIES)}))
+             .sort_values(["o", "n"], ascending=[True, False]).head(5))
+    return {"evaluations": int(len(findings)), "by_state": counts, "noncompliant_by_severity": by_sev,
+            "compliance_pct": pct,
+            "worst_rules": [{"rule_id": r, "severity": s, "noncompliant": int(n)}
+                            for r, s, n in zip(worst["rule_id"], worst["severity"], worst["n"])]}
+
+
+def apply_baseline(findings: pd.DataFrame, baseline_rows: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """Mark NonCompliant rows new/unchanged against a previous findings.json; list the resolved ones."""
+    old = {(str(r.get("rule_id")), str(r.get("resource_id", "")).lower()): r for r in baseline_rows
+           if r.get("compliance_state") == "NonCompliant"}
+    key = list(zip(findings["rule_id"], findings["resource_id"].str.lower()))
+    nc = findings["compliance_state"] == "NonCompliant"
+    findings["change"] = [("unchanged" if k in old else "new") if n else "" for k, n in zip(key, nc)]
+    still = {k for k, n in zip(key, nc) if n}
+    resolved = [r for k, r in old.items() if k not in still]
+    return findings, resolved

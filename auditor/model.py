@@ -1,0 +1,519 @@
+"""Tidy frames and the joins every rule reads, computed once.
+
+``build`` turns the extractors' records into pandas frames and then into five subject views, one per rule subject
+(vaults, endpoints, subnets, vnets, providers). Each view carries the evidence its rules read and a ``deps`` column:
+the lower-cased ids of everything the row's verdict rests on (``"*"`` when it rests on the *absence* of something
+that could live anywhere), which the engine matches against error records.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from . import ingest as I
+from .extract import Tables
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+# IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
+NEEDS = {
+    "rg": ({OWNER, CONTRIBUTOR}, "microsoft.network/privateendpoints/write", "Contributor or Owner"),
+    "vnet": ({OWNER, CONTRIBUTOR, NETWORK_CONTRIBUTOR}, "microsoft.network/virtualnetworks/subnets/join/action",
+             "Network Contributor, Contributor or Owner"),
+    "zone": ({OWNER, CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR}, "microsoft.network/privatednszones/a/write",
+             "Private DNS Zone Contributor, Contributor or Owner"),
+}
+REREGISTER_CUTOFF = pd.Timestamp("2020-05-01T00:00:00Z")
+
+COLUMNS = {
+    "vaults": ["id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id",
+               "identity_tenant", "crr", "created"],
+    "conns": ["vault_id", "pe_id", "groups", "backup", "secondary", "status", "side", "conn_id"],
+    "pes": ["id", "rid", "name", "sub", "rg", "subnet_id", "vnet_id", "prov_state"],
+    "pe_nics": ["pe_id", "nic_id"], "pe_fqdns": ["pe_id", "fqdn", "ip"], "nics": ["nic_id", "pe_id"],
+    "nic_ipconfigs": ["ipc_id", "nic_id", "subnet_id", "ip", "ipv4"], "nic_fqdns": ["nic_id", "fqdn", "ip"],
+    "vnets": ["id", "rid", "name", "sub", "rg", "dns_servers"],
+    "subnets": ["id", "name", "vnet_id", "prefixes", "ipc_ids"],
+    "zones": ["id", "rid", "name", "sub", "rg"], "records": ["id", "zone_id", "zone_name", "rel", "ips"],
+    "links": ["id", "zone_id", "zone_name", "vnet_id"], "zone_groups": ["id", "pe_id", "zone_ids"],
+    "roles": ["id", "principal_id", "principal_type", "role_guid", "scope"],
+    "role_defs": ["guid", "perms", "role_type"], "subs": ["sub", "tenant", "name"],
+    "providers": ["sub", "namespace", "state"], "events": ["sub", "op", "status", "ts"],
+    "storage_configs": ["vault_id", "crr_flag"], "protected_items": ["vault_id", "id"],
+}
+
+
+def frame(rows: list[dict], name: str) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS[name]) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in COLUMNS[name]})
+
+
+def _sub_of(ids: pd.Series) -> pd.Series:
+    return ids.str.extract(r"^/subscriptions/([^/]+)", expand=False).fillna("")
+
+
+def _rg_id(ids: pd.Series) -> pd.Series:
+    return ids.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", expand=False)
+
+
+def _last(ids: pd.Series) -> pd.Series:
+    return ids.str.rsplit("/", n=1).str[-1]
+
+
+def _tuples(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: v if isinstance(v, tuple) else ())
+
+
+def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
+    """Group ``col`` by ``key`` into sorted tuples of distinct non-null values."""
+    if df.empty:
+        return pd.Series(dtype=object, name=name or col)
+    d = df[df[col].notna()]
+    return d.groupby(key, sort=False)[col].agg(lambda s: tuple(sorted(set(s)))).rename(name or col)
+
+
+def _zone_sub(zone_id: str) -> str:
+    parts = zone_id.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def covers(scope: str, rid: str) -> bool:
+    """A role assignment scope covers a resource id (both lower-cased)."""
+    if scope in ("", "/") or scope.startswith("/providers/microsoft.management/managementgroups/"):
+        return True
+    return rid == scope or rid.startswith(scope + "/")
+
+
+def _action_regex(pattern: str) -> re.Pattern:
+    return re.compile("^" + re.escape(pattern).replace(r"\*", ".*") + "$")
+
+
+def custom_grants(role_defs: pd.DataFrame) -> dict[str, set[str]]:
+    """role GUID -> the IAM-001 needs ("rg", "vnet", "zone") its permissions meet (wildcards, notActions)."""
+    out: dict[str, set[str]] = {}
+    for guid, perms in zip(role_defs["guid"], role_defs["perms"]):
+        met = set()
+        for need, (_, action, _) in NEEDS.items():
+            for actions, not_actions in perms:
+                if any(_action_regex(a).match(action) for a in actions) and not any(
+                        _action_regex(n).match(action) for n in not_actions):
+                    met.add(need)
+        out[guid] = met
+    return out
+
+
+def split_fqdn(fqdns: pd.Series) -> pd.DataFrame:
+    """Zone and record name of each FQDN (RULES.md: the suffix from the ``privatelink`` label, else
+    ``privatelink.`` inserted after the first label)."""
+    m = fqdns.str.extract(r"^(?P<rec>.+?)\.(?P<zone>privatelink(?:\..+)?)$")
+    first = fqdns.str.extract(r"^(?P<rec>[^.]+)\.(?P<rest>.+)$")
+    zone = m["zone"].fillna("privatelink." + first["rest"])
+    rec = m["rec"].fillna(first["rec"])
+    return pd.DataFrame({"zone_name": zone, "rec_name": rec})
+
+
+def _ipv4_capacity(prefixes: tuple) -> int | None:
+    total, seen = 0, False
+    for p in prefixes:
+        try:
+            net = ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            continue
+        if net.version == 4:
+            seen = True
+            total += max(net.num_addresses - 5, 0)
+    return total if seen else None
+
+
+@dataclass
+class Model:
+    """The prepared views the rules read, plus what the engine needs to judge missing data."""
+    vaults: pd.DataFrame
+    endpoints: pd.DataFrame
+    subnets: pd.DataFrame
+    vnets: pd.DataFrame
+    providers: pd.DataFrame
+    fqdns: pd.DataFrame
+    present: set[str]
+    errors: list[dict]
+    warnings: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    subscriptions: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def view(self, subject: str) -> pd.DataFrame:
+        return getattr(self, subject)
+
+
+def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: list[dict]) -> Model:
+    F = {n: frame(getattr(t, n), n) for n in Tables.NAMES}
+    present = set(present)
+    for name in ("vaults", "pes", "vnets", "subnets", "zones", "records", "links", "roles", "subs", "nics"):
+        F[name] = F[name].drop_duplicates("id" if "id" in F[name] else F[name].columns[0], keep="first")
+    conns = F["conns"].drop_duplicates(["vault_id", "pe_id", "side", "groups"])
+    pes = F["pes"]
+
+    # ---------------------------------------------------------------- connections, backup and storage PEs
+    bconn = conns[conns["backup"].astype(bool)]
+    backup_pe_vaults = _agg_tuple(bconn, "pe_id", "vault_id", "vault_ids")
+    known_pe_ids = set(pes["id"])
+    ref_only = sorted(set(bconn.loc[bconn["side"] == "vault", "pe_id"]) - known_pe_ids - bad.get(I.PRIVATE_ENDPOINT, set()))
+    stub_pes = sorted(bad.get(I.PRIVATE_ENDPOINT, set()) - known_pe_ids)
+    ep = pd.concat([
+        pes.assign(in_input=True, malformed=False),
+        pd.DataFrame({"id": ref_only, "in_input": False, "malformed": False}),
+        pd.DataFrame({"id": stub_pes, "in_input": False, "malformed": True}),
+    ], ignore_index=True)
+    ep["rid"] = ep["rid"].where(ep["rid"].notna(), ep["id"])
+    ep["name"] = ep["name"].where(ep["name"].notna(), _last(ep["id"]))
+    ep["sub"] = _sub_of(ep["id"])
+    ep["rg"] = ep["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    ep = ep.join(backup_pe_vaults, on="id")
+    ep["vault_ids"] = _tuples(ep["vault_ids"])
+    ep["backup"] = ep["vault_ids"].map(len) > 0
+
+    # storage PEs: same subscription and group, named <backup PE>_ecs…/_prot… and ending _blob/_queue
+    bpe = ep[ep["backup"] & ep["in_input"]]
+    cand = ep.loc[ep["in_input"] & ~ep["backup"], ["id", "name", "sub", "rg"]]
+    lname = cand["name"].str.lower()
+    cand = cand[lname.str.endswith("_blob") | lname.str.endswith("_queue")]
+    rows = [(pid, sub, rg, name[:m.start()].lower(), name[m.start():])
+            for pid, name, sub, rg in zip(cand["id"], cand["name"], cand["sub"], cand["rg"])
+            for m in re.finditer(r"_(?:ecs|prot)", name, re.I) if m.start() > 0]
+    storage_pairs = pd.DataFrame(rows, columns=["id", "sub", "rg", "base", "suffix"]).merge(
+        bpe.assign(base=bpe["name"].str.lower())[["id", "sub", "rg", "base", "vault_ids"]].rename(
+            columns={"id": "backup_pe_id"}), on=["sub", "rg", "base"])
+    storage_pairs = storage_pairs.drop_duplicates("id")
+    ep = ep.merge(storage_pairs[["id", "backup_pe_id"]], on="id", how="left")
+    ep["storage"] = ep["backup_pe_id"].notna()
+    st_vaults = storage_pairs.set_index("id")["vault_ids"]
+    ep["related_vaults"] = [v if v else st_vaults.get(i, ()) for i, v in zip(ep["id"], ep["vault_ids"])]
+    ep["vault_id"] = ep["related_vaults"].map(lambda v: v[0] if v else None)
+
+    # ---------------------------------------------------------------- FQDNs, zones, records, links
+    nic_pe = pd.concat([F["pe_nics"][["nic_id", "pe_id"]], F["nics"].loc[F["nics"]["pe_id"].notna(), ["nic_id", "pe_id"]]]
+                       ).drop_duplicates()
+    fq = pd.concat([F["pe_fqdns"][["pe_id", "fqdn", "ip"]],
+                    F["nic_fqdns"].merge(nic_pe, on="nic_id")[["pe_id", "fqdn", "ip"]]], ignore_index=True)
+    fq["fqdn"] = fq["fqdn"].str.lower().str.rstrip(".")
+    fq = fq[fq["fqdn"].str.len() > 0]
+    exp_ips = fq[["pe_id", "fqdn", "ip"]].dropna().drop_duplicates()
+    fqv = fq[["pe_id", "fqdn"]].drop_duplicates().reset_index(drop=True)
+    fqv = fqv.join(_agg_tuple(exp_ips, ["pe_id", "fqdn"], "ip", "expected"), on=["pe_id", "fqdn"])
+    fqv["expected"] = _tuples(fqv["expected"])
+    fqv = pd.concat([fqv, split_fqdn(fqv["fqdn"])], axis=1)
+    fqv = fqv.merge(ep[["id", "vnet_id"]].rename(columns={"id": "pe_id"}), on="pe_id", how="left")
+    links = F["links"].dropna(subset=["vnet_id"])
+    linked = _agg_tuple(links, ["zone_name", "vnet_id"], "zone_id", "linked_zone_ids")
+    fqv = fqv.join(linked, on=["zone_name", "vnet_id"])
+    fqv["linked_zone_ids"] = _tuples(fqv["linked_zone_ids"])
+    fqv["linked"] = fqv["linked_zone_ids"].map(len) > 0
+    recs = F["records"][F["records"]["ips"].map(len) > 0]
+    key = ["pe_id", "fqdn"]
+    m1 = fqv.loc[fqv["linked"], key + ["linked_zone_ids", "rec_name"]].explode("linked_zone_ids").merge(
+        recs, left_on=["linked_zone_ids", "rec_name"], right_on=["zone_id", "rel"])
+    m2 = fqv.loc[~fqv["linked"], key + ["zone_name", "rec_name"]].merge(
+        recs, left_on=["zone_name", "rec_name"], right_on=["zone_name", "rel"])
+    found = pd.concat([m1[key + ["zone_id", "ips"]], m2[key + ["zone_id", "ips"]]], ignore_index=True)
+    rec_ips = found.explode("ips").dropna(subset=["ips"])
+    fqv = fqv.join(_agg_tuple(rec_ips, key, "ips", "record_ips"), on=key)
+    fqv = fqv.join(_agg_tuple(found, key, "zone_id", "record_zone_ids"), on=key)
+    fqv["record_ips"] = _tuples(fqv["record_ips"])
+    fqv["record_zone_ids"] = _tuples(fqv["record_zone_ids"])
+    fqv["has_record"] = fqv["record_ips"].map(len) > 0
+    hit = rec_ips.rename(columns={"ips": "ip"}).merge(exp_ips, on=key + ["ip"])[key].drop_duplicates()
+    fqv = fqv.merge(hit.assign(ip_match=True), on=key, how="left")
+    fqv["ip_match"] = fqv["ip_match"].fillna(False).astype(bool)
+    fqv["stale"] = fqv["has_record"] & ~fqv["ip_match"]
+    fqv["storage_zone"] = fqv["zone_name"].str.startswith(("privatelink.blob.", "privatelink.queue."))
+    zone_lookup = F["zones"].set_index("id")["rid"]
+    fqv["zone_id"] = [l[0] if l else (r[0] if r else None) for l, r in zip(fqv["linked_zone_ids"], fqv["record_zone_ids"])]
+
+    # ---------------------------------------------------------------- endpoints view
+    vnets = F["vnets"]
+    vnet_dns = vnets.set_index("id")["dns_servers"]
+    ep["vnet_in_input"] = ep["vnet_id"].isin(set(vnets["id"]))
+    ep["dns_servers"] = ep["vnet_id"].map(vnet_dns)
+    ep["dns_servers"] = _tuples(ep["dns_servers"])
+    ep["custom_dns"] = ep["dns_servers"].map(len) > 0
+    g = fqv.groupby("pe_id", sort=False)
+    per_pe = pd.DataFrame({
+        "n_fqdns": g.size(),
+        "fq_missing": g.apply(lambda d: tuple(f"{f} (expected {', '.join(e) or 'no IP'}; zone {z})" for f, e, z, h in zip(
+            d["fqdn"], d["expected"], d["zone_name"], d["has_record"]) if not h), include_groups=False),
+        "fq_stale": g.apply(lambda d: tuple(f"{f} -> {', '.join(r)} (expected {', '.join(e) or 'no IP'})" for f, e, r, s in zip(
+            d["fqdn"], d["expected"], d["record_ips"], d["stale"]) if s), include_groups=False),
+        "fq_unlinked": g.apply(lambda d: tuple(f"{f} (zone {z})" for f, z, l in zip(
+            d["fqdn"], d["zone_name"], d["linked"]) if not l), include_groups=False),
+        "storage_fqdn": g["storage_zone"].any(),
+        "fq_zone_ids": g.apply(lambda d: tuple(sorted({z for t in d["linked_zone_ids"] for z in t} |
+                                                      {z for t in d["record_zone_ids"] for z in t})), include_groups=False),
+        "fq_absent": g.apply(lambda d: bool((~d["has_record"] | ~d["linked"]).any()), include_groups=False),
+    }) if len(fqv) else pd.DataFrame(columns=["n_fqdns", "fq_missing", "fq_stale", "fq_unlinked", "storage_fqdn",
+                                              "fq_zone_ids", "fq_absent"])
+    ep = ep.join(per_pe, on="id")
+    ep["n_fqdns"] = ep["n_fqdns"].fillna(0).astype(int)
+    for c in ("fq_missing", "fq_stale", "fq_unlinked", "fq_zone_ids"):
+        ep[c] = _tuples(ep[c])
+    ep["storage_fqdn"] = ep["storage_fqdn"].fillna(False).astype(bool)
+    ep["fq_absent"] = ep["fq_absent"].fillna(False).astype(bool)
+
+    # connection states (both sides) of each backup PE
+    st = bconn.assign(status=bconn["status"].fillna(""))
+    st = st.assign(label=st["side"] + ":" + st["status"])
+    ep = ep.join(_agg_tuple(st[st["status"] != ""], "pe_id", "label", "conn_states"), on="id")
+    ep["conn_states"] = _tuples(ep["conn_states"])
+
+    # zone groups
+    zg = F["zone_groups"].explode("zone_ids").dropna(subset=["zone_ids"])
+    ep = ep.join(_agg_tuple(zg, "pe_id", "zone_ids", "zg_zone_ids"), on="id")
+    ep["zg_zone_ids"] = _tuples(ep["zg_zone_ids"])
+    ep["has_zone_group"] = ep["id"].isin(set(F["zone_groups"]["pe_id"]))
+    nic_ids = _agg_tuple(nic_pe, "pe_id", "nic_id", "nic_ids")
+    ep = ep.join(nic_ids, on="id")
+    ep["nic_ids"] = _tuples(ep["nic_ids"])
+
+    # ---------------------------------------------------------------- vault experience
+    v2_fq = ep.loc[ep["backup"] & ep["storage_fqdn"], ["vault_ids"]].explode("vault_ids")["vault_ids"]
+    sec = bconn[bconn["secondary"].astype(bool)]
+    v2 = set(v2_fq) | set(sec["vault_id"])
+    v1 = set(storage_pairs.explode("vault_ids")["vault_ids"]) - v2
+
+    # ---------------------------------------------------------------- vaults view
+    vaults = F["vaults"].assign(malformed=False, in_input=True)
+    stub_vaults = sorted(bad.get(I.VAULT, set()) - set(vaults["id"]))
+    vaults = pd.concat([vaults, pd.DataFrame({"id": stub_vaults, "malformed": True, "in_input": False})],
+                       ignore_index=True)
+    vaults["rid"] = vaults["rid"].where(vaults["rid"].notna(), vaults["id"])
+    vaults["name"] = vaults["name"].where(vaults["name"].notna(), _last(vaults["id"]))
+    vaults["sub"] = _sub_of(vaults["id"])
+    vaults["rg"] = vaults["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    allc = conns.drop_duplicates(["vault_id", "pe_id", "secondary"])
+    vb = bconn.drop_duplicates(["vault_id", "pe_id"])
+    vaults["n_backup"] = vaults["id"].map(vb.groupby("vault_id").size()).fillna(0).astype(int)
+    vaults["uses_pe"] = vaults["n_backup"] > 0
+    vaults["n_any_conn"] = vaults["id"].map(allc.drop_duplicates(["vault_id", "pe_id"]).groupby("vault_id").size()
+                                            ).fillna(0).astype(int)
+    vaults["n_primary"] = vaults["id"].map(allc[~allc["secondary"].astype(bool)].groupby("vault_id")["pe_id"].nunique()
+                                           ).fillna(0).astype(int)
+    vaults["n_secondary"] = vaults["id"].map(allc[allc["secondary"].astype(bool)].groupby("vault_id")["pe_id"].nunique()
+                                             ).fillna(0).astype(int)
+    # approved AzureBackup_secondary: the vault side's word where it has one, else the PE side's
+    sec_state = sec.dropna(subset=["status"]).sort_values("side", key=lambda s: s.map({"vault": 0, "pe": 1}))
+    sec_state = sec_state.drop_duplicates(["vault_id", "pe_id"])
+    approved_sec = set(sec_state.loc[sec_state["status"] == "approved", "vault_id"])
+    vaults["secondary_approved"] = vaults["id"].isin(approved_sec)
+    vaults["experience"] = ["v2" if i in v2 else "v1" if i in v1 else "undetermined" for i in vaults["id"]]
+    it = vaults["identity_type"].fillna("").str.lower().str.replace(" ", "")
+    vaults["system_identity"] = it.str.split(",").map(lambda parts: "systemassigned" in parts)
+    sc = F["storage_configs"].dropna(subset=["crr_flag"])
+    vaults["crr_flag"] = vaults["id"].map(sc.groupby("vault_id")["crr_flag"].any())
+    subs = F["subs"]
+    vaults["sub_tenant"] = vaults["sub"].map(subs.dropna(subset=["tenant"]).set_index("sub")["tenant"])
+    if I.PROTECTED_ITEM in present:
+        vaults["protected_count"] = vaults["id"].map(F["protected_items"].groupby("vault_id").size()).fillna(0).astype(int)
+    else:
+        vaults["protected_count"] = pd.NA
+    vaults["created_ts"] = pd.to_datetime(vaults["created"], utc=True, errors="coerce", format="ISO8601")
+
+    # related ids of each vault: its PEs (both kinds), their NICs, VNets and zones
+    vpe = ep[["id", "related_vaults", "nic_ids", "vnet_id", "subnet_id", "fq_zone_ids", "zg_zone_ids", "fq_absent"]
+             ].explode("related_vaults").dropna(subset=["related_vaults"])
+    vconn_pes = _agg_tuple(conns, "vault_id", "pe_id", "conn_pes")
+    vaults = vaults.join(vconn_pes, on="id")
+    vaults["conn_pes"] = _tuples(vaults["conn_pes"])
+    vdeps = vpe.groupby("related_vaults").apply(lambda d: tuple(
+        set(d["id"]) | {n for t in d["nic_ids"] for n in t} | set(d["vnet_id"].dropna()) | set(d["subnet_id"].dropna())
+        | {z for t in d["fq_zone_ids"] for z in t}), include_groups=False) if len(vpe) else pd.Series(dtype=object)
+    vaults["deps"] = [(i,) + c + (vdeps.get(i, ()) or ()) for i, c in zip(vaults["id"], vaults["conn_pes"])]
+    vaults["iam_missing"], vaults["iam_group_note"] = _iam(vaults, ep, fqv, F)
+
+    # endpoint deps
+    ep["deps"] = [(i,) + v + n + tuple(x for x in (vn, sn) if isinstance(x, str)) + z + zg + (("*",) if a else ())
+                  for i, v, n, vn, sn, z, zg, a in zip(ep["id"], ep["related_vaults"], ep["nic_ids"], ep["vnet_id"],
+                                                       ep["subnet_id"], ep["fq_zone_ids"], ep["zg_zone_ids"], ep["fq_absent"])]
+    ep["vnet_known_anywhere"] = I.VNET in present
+    ep["vault_sub"] = _sub_of(ep["vault_id"].fillna(""))
+    ep["foreign_zones"] = [tuple(z for z in zs if _zone_sub(z) != vs) for zs, vs in zip(ep["zg_zone_ids"], ep["vault_sub"])]
+    for c in ("res_bad", "res_ok", "res_unreachable"):
+        ep[c] = [()] * len(ep)
+    exp_map = vaults.set_index("id")["experience"]
+    ep["experience"] = ep["vault_id"].map(exp_map).fillna("undetermined")
+    ep["v2"] = [any(exp_map.get(v) == "v2" for v in vs) or (v in v2) for vs, v in zip(ep["related_vaults"], ep["vault_id"])]
+
+    # ---------------------------------------------------------------- subnets view
+    subnets = F["subnets"]
+    if len(subnets):
+        sg = subnets.groupby("id", sort=False)
+        subnets = pd.DataFrame({
+            "name": sg["name"].first(), "vnet_id": sg["vnet_id"].first(),
+            "prefixes": sg["prefixes"].agg(lambda s: tuple(dict.fromkeys(p for t in s for p in t))),
+            "ipc_ids": sg["ipc_ids"].agg(lambda s: set(p for t in s for p in t)),
+        }).reset_index()
+    else:
+        subnets = subnets.assign(ipc_ids=[])
+    nic_ipc = F["nic_ipconfigs"].dropna(subset=["subnet_id"])
+    extra = nic_ipc.groupby("subnet_id")["ipc_id"].agg(set)
+    subnets["used"] = [len(s | extra.get(i, set())) for i, s in zip(subnets["id"], subnets["ipc_ids"])]
+    subnets["in_input"] = True
+    ref_subnets = set(ep.loc[ep["backup"] & ep["in_input"], "subnet_id"].dropna()) - set(subnets["id"])
+    subnets = pd.concat([subnets, pd.DataFrame({"id": sorted(ref_subnets), "in_input": False})], ignore_index=True)
+    subnets["vnet_id"] = subnets["vnet_id"].where(subnets["vnet_id"].notna(), subnets["id"].map(I.vnet_of))
+    subnets["prefixes"] = _tuples(subnets["prefixes"])
+    subnets["capacity"] = subnets["prefixes"].map(_ipv4_capacity)
+    subnets["used"] = subnets["used"].fillna(0).astype(int)
+    subnets["free"] = subnets["capacity"] - subnets["used"]
+    holders = ep[ep["backup"] & ep["in_input"]].dropna(subset=["subnet_id"])
+    sp = holders.explode("vault_ids")
+    subnets = subnets.join(_agg_tuple(sp, "subnet_id", "vault_ids", "vault_ids"), on="id")
+    subnets = subnets.join(_agg_tuple(holders, "subnet_id", "name", "pe_names"), on="id")
+    subnets = subnets.join(_agg_tuple(holders, "subnet_id", "id", "pe_ids"), on="id")
+    for c in ("vault_ids", "pe_names", "pe_ids"):
+        subnets[c] = _tuples(subnets[c])
+    subnets["holds_backup_pe"] = subnets["pe_ids"].map(len) > 0
+    subnets["vault_id"] = subnets["vault_ids"].map(lambda v: v[0] if v else None)
+    subnets["rid"] = subnets["id"]
+    subnets["name"] = subnets["name"].where(subnets["name"].notna(), _last(subnets["id"]))
+    subnets["sub"] = _sub_of(subnets["id"])
+    subnets["rg"] = subnets["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    subnets["deps"] = [(i,) + ((v,) if isinstance(v, str) else ()) + p for i, v, p in
+                       zip(subnets["id"], subnets["vnet_id"], subnets["pe_ids"])]
+    subnets["malformed"] = subnets["vnet_id"].isin(bad.get(I.VNET, set())) | subnets["id"].isin(bad.get(I.SUBNET, set()))
+
+    # ---------------------------------------------------------------- vnets view
+    holders = ep[(ep["backup"] | ep["storage"]) & ep["in_input"]].dropna(subset=["vnet_id"])
+    vn = vnets.assign(in_input=True, malformed=False)
+    ref_vnets = set(holders["vnet_id"]) - set(vn["id"])
+    stub = bad.get(I.VNET, set()) - set(vn["id"])
+    vn = pd.concat([vn, pd.DataFrame({"id": sorted(ref_vnets - stub), "in_input": False, "malformed": False}),
+                    pd.DataFrame({"id": sorted(stub), "in_input": False, "malformed": True})], ignore_index=True)
+    vn["rid"] = vn["rid"].where(vn["rid"].notna(), vn["id"])
+    vn["name"] = vn["name"].where(vn["name"].notna(), _last(vn["id"]))
+    vn["sub"] = _sub_of(vn["id"])
+    vn["rg"] = vn["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    vn["dns_servers"] = _tuples(vn["dns_servers"])
+    hv = holders.explode("related_vaults")
+    vn = vn.join(_agg_tuple(hv, "vnet_id", "related_vaults", "vault_ids"), on="id")
+    vn = vn.join(_agg_tuple(holders, "vnet_id", "name", "pe_names"), on="id")
+    vn = vn.join(_agg_tuple(holders, "vnet_id", "id", "pe_ids"), on="id")
+    for c in ("vault_ids", "pe_names", "pe_ids"):
+        vn[c] = _tuples(vn[c])
+    vn["holds_pe"] = vn["pe_ids"].map(len) > 0
+    vn["vault_id"] = vn["vault_ids"].map(lambda v: v[0] if v else None)
+    vn["deps"] = [(i,) + p for i, p in zip(vn["id"], vn["pe_ids"])]
+
+    # ---------------------------------------------------------------- providers view (one per subscription)
+    prov = F["providers"]
+    rs = prov[prov["namespace"] == "microsoft.recoveryservices"].drop_duplicates("sub")
+    vault_subs = vaults.dropna(subset=["sub"])
+    psubs = sorted(set(vault_subs["sub"]) | set(rs["sub"]))
+    pv = pd.DataFrame({"sub": psubs})
+    pv["id"] = "/subscriptions/" + pv["sub"] + "/providers/microsoft.recoveryservices"
+    pv["rid"] = "/subscriptions/" + pv["sub"] + "/providers/Microsoft.RecoveryServices"
+    pv["name"] = "Microsoft.RecoveryServices"
+    pv["rg"] = ""
+    pv["state"] = pv["sub"].map(rs.set_index("sub")["state"])
+    pv["provider_in_input"] = pv["sub"].isin(set(rs["sub"]))
+    by_sub = vaults.groupby("sub")
+    pv["n_vaults"] = pv["sub"].map(by_sub.size()).fillna(0).astype(int)
+    pv["n_pe_vaults"] = pv["sub"].map(by_sub["uses_pe"].sum()).fillna(0).astype(int)
+    pv["oldest"] = pd.to_datetime(pv["sub"].map(by_sub["created_ts"].min().to_dict()), utc=True)
+    pv["oldest_vault"] = pv["sub"].map(vaults.dropna(subset=["created_ts"]).sort_values("created_ts")
+                                        .drop_duplicates("sub").set_index("sub")["name"])
+    ev = F["events"]
+    ev = ev[(ev["op"] == "microsoft.recoveryservices/register/action") & (ev["status"] == "succeeded")]
+    ev_ts = pd.to_datetime(ev["ts"], utc=True, errors="coerce", format="ISO8601")
+    ev = ev.assign(ts=ev_ts)[ev_ts >= REREGISTER_CUTOFF]
+    pv["reregistered"] = pd.to_datetime(pv["sub"].map(ev.groupby("sub")["ts"].max().to_dict()), utc=True)
+    pv["vault_id"] = pv["sub"].map(vaults.sort_values("id").drop_duplicates("sub").set_index("sub")["id"])
+    pv["deps"] = [(i,) for i in pv["id"]]
+    pv["malformed"] = False
+    pv["in_input"] = True
+
+    for view in (vaults, ep, subnets, vn, pv):
+        view["malformed"] = view["malformed"].fillna(False).astype(bool)
+
+    all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"]) - {""})
+    fqv["zone_rid"] = fqv["zone_id"].map(zone_lookup)
+    return Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
+                 errors=errors, subscriptions=all_subs, tables=F)
+
+
+def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, F: dict) -> tuple[list, list]:
+    """For each vault, the IAM-001 needs its identity does not meet (a tuple of texts) and a note on groups."""
+    target = vaults[vaults["uses_pe"] & vaults["system_identity"] & vaults["principal_id"].notna()]
+    empty = [()] * len(vaults), [""] * len(vaults)
+    if target.empty:
+        return empty
+    bpe = ep[ep["backup"]].explode("vault_ids").rename(columns={"vault_ids": "v"})
+    bpe = bpe[bpe["v"].isin(set(target["id"]))]
+    needs = [pd.DataFrame({"v": bpe["v"], "need": "rg", "target": _rg_id(bpe["id"])}),
+             pd.DataFrame({"v": bpe["v"], "need": "vnet", "target": bpe["vnet_id"]})]
+    spe = ep[ep["storage"]].explode("related_vaults").rename(columns={"related_vaults": "v"})
+    spe = spe[spe["v"].isin(set(target["id"]))]
+    sz = fqv[fqv["storage_zone"] & fqv["linked"]].explode("linked_zone_ids")
+    sz = sz.merge(spe[["id", "v"]], left_on="pe_id", right_on="id")
+    needs.append(pd.DataFrame({"v": sz["v"], "need": "zone", "target": sz["linked_zone_ids"]}))
+    nd = pd.concat(needs, ignore_index=True).dropna(subset=["target"]).drop_duplicates()
+    nd = nd.merge(target[["id", "principal_id"]], left_on="v", right_on="id")[["v", "need", "target", "principal_id"]]
+    roles = F["roles"]
+    grants = custom_grants(F["role_defs"])
+    j = nd.merge(roles[["principal_id", "principal_type", "role_guid", "scope"]], on="principal_id")
+    ok = [covers(s, t) and (g in NEEDS[n][0] or n in grants.get(g, ()))
+          for s, t, g, n in zip(j["scope"], j["target"], j["role_guid"], j["need"])]
+    met = j[pd.Series(ok, index=j.index, dtype=bool)][["v", "need", "target"]].drop_duplicates()
+    miss = nd.merge(met.assign(ok=True), on=["v", "need", "target"], how="left")
+    miss = miss[miss["ok"].isna()]
+    kinds = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
+    miss = miss.assign(text=[f"{NEEDS[n][2]} on {kinds[n]} {t}" for n, t in zip(miss["need"], miss["target"])])
+    missing = miss.groupby("v")["text"].agg(lambda s: tuple(sorted(s)))
+    has_groups = roles["principal_type"].str.lower().eq("group").any()
+    note = " Role assignments to groups are not expanded." if has_groups else ""
+    return ([missing.get(i, ()) for i in vaults["id"]],
+            [note if missing.get(i) else "" for i in vaults["id"]])
+
+
+def chains(m: Model) -> list[dict]:
+    """The per-vault resolution chain for the HTML report."""
+    ep, fq = m.endpoints, m.fqdns
+    out = []
+    by_pe = {k: d for k, d in fq.groupby("pe_id", sort=False)} if len(fq) else {}
+    pe_by_vault: dict[str, list] = {}
+    cols = ["id", "rid", "name", "backup", "storage", "in_input", "conn_states", "prov_state", "related_vaults",
+            "custom_dns", "vnet_id"]
+    for row in ep.loc[ep["backup"] | ep["storage"], cols].itertuples(index=False):
+        for v in row.related_vaults:
+            pe_by_vault.setdefault(v, []).append(row)
+    for v in m.vaults[m.vaults["uses_pe"]].itertuples(index=False):
+        endpoints = []
+        for pe in sorted(pe_by_vault.get(v.id, []), key=lambda r: (not r.backup, r.name or "")):
+            fqdns = []
+            d = by_pe.get(pe.id)
+            if d is not None:
+                for f in d.itertuples(index=False):
+                    broken = None
+                    if pe.custom_dns:
+                        broken = None
+                    elif not f.linked:
+                        broken = "no zone linked to the VNet"
+                    elif not f.has_record:
+                        broken = "no A record"
+                    elif f.stale:
+                        broken = "stale A record"
+                    fqdns.append(dict(fqdn=f.fqdn, expected_ips=list(f.expected), zone_name=f.zone_name,
+                                      zone_id=f.zone_rid if isinstance(f.zone_rid, str) else f.zone_id,
+                                      linked=bool(f.linked), record_ips=list(f.record_ips), resolved=None,
+                                      broken=broken))
+            status = ", ".join(pe.conn_states) or (pe.prov_state or "")
+            endpoints.append(dict(pe_id=pe.rid, pe_name=pe.name, kind="backup" if pe.backup else "storage",
+                                  status=status, in_input=bool(pe.in_input), custom_dns=bool(pe.custom_dns),
+                                  fqdns=fqdns))
+        out.append(dict(vault_id=v.rid, vault_name=v.name, subscription_id=v.sub, experience=v.experience,
+                        endpoints=endpoints))
+    return out

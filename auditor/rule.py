@@ -1,0 +1,66 @@
+"""What a rule is: metadata plus vectorised predicates over one prepared view (see :mod:`auditor.model`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from . import ingest as I
+
+SEVERITIES = ("Critical", "High", "Medium", "Low", "Informational")
+STATES = ("NonCompliant", "Error", "Exempt", "Compliant", "NotApplicable")
+SEED = "Azure Backup documentation, 'Overview and concepts of private endpoints (v1 experience) for Azure Backup'"
+DOC_URL = "https://learn.microsoft.com/azure/backup/private-endpoints-overview"
+
+# The subject views and the ARM type their rows are.
+SUBJECT_TYPES = {
+    "vaults": "Microsoft.RecoveryServices/vaults",
+    "endpoints": "Microsoft.Network/privateEndpoints",
+    "subnets": "Microsoft.Network/virtualNetworks/subnets",
+    "vnets": "Microsoft.Network/virtualNetworks",
+    "providers": "Microsoft.Resources/providers",
+}
+SUBJECT_LABELS = {"vaults": "vault", "endpoints": "private endpoint", "subnets": "subnet",
+                  "vnets": "virtual network", "providers": "resource provider"}
+
+Pred = Callable[[pd.DataFrame, dict], pd.Series]
+
+# Convenience groups of the types rules read (an error record on any of them under a row's deps makes it Error).
+NETWORK = (I.PRIVATE_ENDPOINT, I.NIC)
+DNS = (I.ZONE, I.A_RECORD, I.VNET_LINK)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    subject: str                      # a view of auditor.model.Model
+    rationale: str                    # the seed sentence it rests on
+    condition: str                    # when it is NonCompliant, in words (RULES.md)
+    remediation: str                  # str.format with resource_group, resource_name, resource_id, subscription_id
+    applies: Pred
+    violates: Pred
+    message: Pred                     # evidence, for Compliant and NonCompliant rows
+    not_applicable: Pred | str = "the rule does not apply"
+    error: Pred | None = None         # rule-specific Error rows (a Series of messages, None where fine)
+    reads: tuple[str, ...] = ()       # ARM types whose unreadable scopes make a row Error
+    needs: tuple[tuple[str, ...], ...] = ()   # each inner tuple: at least one of these types must be in the input
+    judges_references: bool = False   # evaluates subjects known only by reference (PE-001)
+    params: dict = field(default_factory=dict)
+    references: tuple[str, ...] = (DOC_URL,)
+    only_with: str | None = None      # "resolve": evaluated only when the run resolved names (DNS-007)
+
+    def __post_init__(self) -> None:
+        assert self.severity in SEVERITIES, self.severity
+        assert self.subject in SUBJECT_TYPES, self.subject
+
+
+def join(values: pd.Series, sep: str = "; ") -> pd.Series:
+    """Tuples of texts -> one text each."""
+    return values.map(lambda v: sep.join(v) if isinstance(v, tuple) else "")
+
+
+def text(values: pd.Series, absent: str = "(absent)") -> pd.Series:
+    return values.where(values.notna() & (values.astype(str) != ""), absent).astype(str)

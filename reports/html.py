@@ -1,0 +1,398 @@
+"""report.html: one self-contained page for a security review.
+
+Everything the page shows is rendered server-side by Jinja2 with autoescape on; the inline script only reads
+the DOM (``textContent``) to filter and sort the findings table, so no input-derived text is ever evaluated as
+markup or script.  The page fetches nothing: a Content-Security-Policy meta tag allows only the inline style and
+script by their SHA-256 hashes (``default-src 'none'``).
+
+Input strings come from ARM (resource names, tags, messages that quote them) and are untrusted: before rendering,
+characters that HTML cannot carry (NUL, C0/C1 controls, lone surrogates, non-characters) become U+FFFD and
+invisible direction/format controls (RTL override, zero-width ...) are shown as ``[U+202E]`` so a name cannot
+visually spoof another.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from auditor.fsutil import atomic_open
+
+__all__ = ["write_html", "render_html", "clean_text"]
+
+SEVERITIES: tuple[str, ...] = ("Critical", "High", "Medium", "Low", "Informational")
+STATES: tuple[str, ...] = ("NonCompliant", "Error", "Exempt", "Compliant", "NotApplicable")
+#: states listed row by row in the findings table; the others are counted only
+LISTED: tuple[str, ...] = ("NonCompliant", "Error", "Exempt")
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Characters HTML cannot carry or that are parse errors: C0 controls but TAB/LF/CR, DEL, C1 controls,
+# surrogates (a lone one cannot even be encoded as UTF-8), and the BMP non-characters.
+_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+# Invisible bidi and format controls that can make one name look like another.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _show_invisible(m: re.Match) -> str:
+    return f"[U+{ord(m.group()):04X}]"
+
+
+def clean_text(value: Any) -> str:
+    """Any cell value -> a string safe to hand to the (escaping) template. None/NaN -> ""."""
+    if isinstance(value, str):
+        s = value
+    elif value is None:
+        return ""
+    elif isinstance(value, float) and math.isnan(value):
+        return ""
+    else:
+        try:
+            if pd.isna(value):
+                return ""
+        except (TypeError, ValueError):
+            pass
+        s = str(value)
+    if _BAD.search(s):
+        s = _BAD.sub("\ufffd", s)
+    if _INVISIBLE.search(s):
+        s = _INVISIBLE.sub(_show_invisible, s)
+    return s
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [clean_text(value)] if value else []
+    if isinstance(value, Mapping):
+        return [clean_text(v) for v in value.values()]
+    if isinstance(value, Iterable):
+        return [clean_text(v) for v in value if clean_text(v)]
+    return [clean_text(value)] if clean_text(value) else []
+
+
+def _col(df: pd.DataFrame, name: str) -> list[str]:
+    if name in df.columns:
+        return [clean_text(v) for v in df[name].tolist()]
+    return [""] * len(df)
+
+
+def _pct(counts: Mapping[str, int]) -> float | None:
+    good = counts.get("Compliant", 0) + counts.get("Exempt", 0)
+    den = good + counts.get("NonCompliant", 0) + counts.get("Error", 0)
+    return None if den == 0 else 100.0 * good / den
+
+
+def _fmt_pct(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    if 99.95 <= p < 100.0:  # never round a non-compliant estate up to 100 %
+        return "99.9%"
+    return f"{p:.1f}%"
+
+
+def _pct_class(p: float | None) -> str:
+    if p is None:
+        return "pna"
+    return "pok" if p >= 100.0 else ("pmid" if p >= 80.0 else "pbad")
+
+
+def _group_counts(df: pd.DataFrame, key: str) -> dict[str, dict[str, int]]:
+    """{raw key value: {state: count}} over the whole frame, in first-seen order."""
+    if df.empty or key not in df.columns or "compliance_state" not in df.columns:
+        return {}
+    keys = df[key].astype(object).where(df[key].notna(), "")
+    sizes = pd.DataFrame({"k": keys, "s": df["compliance_state"].astype(object)}).groupby(
+        ["k", "s"], sort=False, dropna=False).size()
+    out: dict[str, dict[str, int]] = {}
+    for (k, s), n in sizes.items():
+        d = out.setdefault(k, {})
+        d[str(s)] = d.get(str(s), 0) + int(n)
+    return out
+
+
+def _count_row(counts: Mapping[str, int]) -> dict[str, Any]:
+    p = _pct(counts)
+    return {"counts": [counts.get(s, 0) for s in STATES], "total": sum(counts.values()),
+            "pct": _fmt_pct(p), "pct_class": _pct_class(p)}
+
+
+def _last_segment(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+
+
+def _state_class(s: str) -> str:
+    return s if s in STATES else "Unknown"
+
+
+def _sev_class(s: str) -> str:
+    return s if s in SEVERITIES else "Unknown"
+
+
+# --------------------------------------------------------------------------------------------- chains
+
+def _cell(state: str, text: str, note: str = "") -> dict[str, str]:
+    return {"state": state, "text": text, "note": note}
+
+
+def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for ep in chain.get("endpoints") or []:
+        if not isinstance(ep, Mapping):
+            continue
+        status = clean_text(ep.get("status"))
+        in_input = ep.get("in_input", True)
+        kind = clean_text(ep.get("kind"))
+        pe_name = clean_text(ep.get("pe_name")) or _last_segment(clean_text(ep.get("pe_id")))
+        if in_input is False:
+            pe_cell = _cell("na", pe_name, (status or "status unknown") + " · not in the input")
+        elif status.lower() == "approved":
+            pe_cell = _cell("ok", pe_name, status)
+        else:
+            pe_cell = _cell("bad", pe_name, status or "no status")
+        pe_cell["kind"] = kind
+        pe_cell["id"] = clean_text(ep.get("pe_id"))
+        fqdns = [f for f in (ep.get("fqdns") or []) if isinstance(f, Mapping)]
+        if not fqdns:
+            rows.append({"pe": pe_cell, "span": 1, "empty": True,
+                         "result": _cell("na" if in_input is False else "bad",
+                                         "no FQDNs known" if in_input is not False else "not in the input")})
+            continue
+        for i, f in enumerate(fqdns):
+            expected = _as_list(f.get("expected_ips"))
+            records = _as_list(f.get("record_ips"))
+            broken = clean_text(f.get("broken"))
+            fq = _cell("ok" if expected else "na", clean_text(f.get("fqdn")),
+                       ", ".join(expected) if expected else "no expected IP")
+            zone_name = clean_text(f.get("zone_name"))
+            if f.get("zone_id"):
+                zone = _cell("ok", zone_name, "")
+                zone["id"] = clean_text(f.get("zone_id"))
+            else:
+                zone = _cell("bad", zone_name or "—", "no zone of this name")
+            if not f.get("zone_id") and not records:
+                rec = _cell("na", "—", "")
+            elif not records:
+                rec = _cell("bad", "no A record", "")
+            elif expected and not set(records) & set(expected):
+                rec = _cell("bad", ", ".join(records), "stale: expected " + ", ".join(expected))
+            else:
+                rec = _cell("ok", ", ".join(records), "")
+            linked = f.get("linked")
+            if linked is True:
+                link = _cell("ok", "linked", "")
+            elif linked is False:
+                link = _cell("bad", "not linked", "to the PE's VNet")
+            else:
+                link = _cell("na", "unknown", "")
+            row: dict[str, Any] = {"pe": pe_cell, "span": len(fqdns) if i == 0 else 0, "fqdn": fq,
+                                   "zone": zone, "record": rec, "link": link, "empty": False}
+            if resolve_used:
+                resolved = _as_list(f.get("resolved"))
+                exp = "expected " + (", ".join(expected) if expected else "—")
+                if not resolved:
+                    row["resolved"] = _cell("bad" if f.get("resolved") is not None else "na",
+                                            "no answer" if f.get("resolved") is not None else "not resolved", exp)
+                elif expected and not set(resolved) & set(expected):
+                    row["resolved"] = _cell("bad", ", ".join(resolved), exp)
+                else:
+                    row["resolved"] = _cell("ok", ", ".join(resolved), exp)
+            if broken:
+                row["result"] = _cell("bad", broken)
+            elif any(c["state"] == "bad" for c in (pe_cell, zone, rec, link, row.get("resolved", fq))):
+                row["result"] = _cell("bad", "broken")
+            elif in_input is False:
+                row["result"] = _cell("na", "not in the input")
+            else:
+                row["result"] = _cell("ok", "resolves privately")
+            rows.append(row)
+    return rows
+
+
+def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool) -> list[dict[str, Any]]:
+    out = []
+    for ch in chains or []:
+        if not isinstance(ch, Mapping):
+            continue
+        rows = _chain_rows(ch, resolve_used)
+        vault_id = clean_text(ch.get("vault_id"))
+        out.append({"vault_id": vault_id,
+                    "vault_name": clean_text(ch.get("vault_name")) or _last_segment(vault_id),
+                    "subscription_id": clean_text(ch.get("subscription_id")),
+                    "experience": clean_text(ch.get("experience")),
+                    "rows": rows,
+                    "broken": sum(1 for r in rows if r["result"]["state"] == "bad")})
+    return out
+
+
+# --------------------------------------------------------------------------------------------- render
+
+_ENV: Environment | None = None
+
+
+def _env() -> Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=True,
+                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return _ENV
+
+
+def _asset(name: str, closing: str) -> tuple[Markup, str]:
+    """A static, trusted asset (our CSS/JS, never input) and its CSP hash source."""
+    text = (_TEMPLATES / name).read_text(encoding="utf-8")
+    if closing in text.lower() or "<!--" in text:
+        raise ValueError(f"{name} must not contain {closing!r} or '<!--'")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Markup(text), f"'sha256-{digest}'"
+
+
+def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
+             chains: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    meta = meta or {}
+    df = findings if findings is not None else pd.DataFrame()
+    tool = meta.get("tool") or {}
+    if not isinstance(tool, Mapping):
+        tool = {"name": tool}
+
+    # ---- totals
+    state_counts: dict[str, int] = {}
+    if "compliance_state" in df.columns:
+        state_counts = {str(k): int(v) for k, v in df["compliance_state"].value_counts(dropna=False).items()}
+    summary = meta.get("summary") if isinstance(meta.get("summary"), Mapping) else {}
+    pct = summary.get("compliance_pct", "absent") if summary else "absent"
+    if pct == "absent" or not (pct is None or isinstance(pct, (int, float))):
+        pct = _pct(state_counts)
+    elif isinstance(pct, float) and math.isnan(pct):
+        pct = None
+    sev_counts: dict[str, int] = {}
+    if {"compliance_state", "severity"} <= set(df.columns):
+        nc = df.loc[df["compliance_state"] == "NonCompliant", "severity"]
+        sev_counts = {str(k): int(v) for k, v in nc.value_counts(dropna=False).items()}
+    other_states = sorted(clean_text(s) for s in state_counts if s not in STATES)
+
+    # ---- rules
+    rules_meta = [r for r in (meta.get("rules") or []) if isinstance(r, Mapping)]
+    by_rule = _group_counts(df, "rule_id")
+    rule_info: dict[str, dict[str, Any]] = {}
+    for r in rules_meta:
+        rid = clean_text(r.get("id"))
+        rule_info[rid] = {"id": rid, "title": clean_text(r.get("title")), "severity": clean_text(r.get("severity")),
+                          "rationale": clean_text(r.get("rationale")),
+                          "remediation": clean_text(r.get("remediation"))}
+    if "rule_id" in df.columns:
+        firsts = df.drop_duplicates("rule_id")
+        for _, row in firsts.iterrows():
+            rid = clean_text(row.get("rule_id"))
+            if rid not in rule_info:
+                rule_info[rid] = {"id": rid, "title": clean_text(row.get("title")),
+                                  "severity": clean_text(row.get("severity")), "rationale": "",
+                                  "remediation": clean_text(row.get("remediation"))}
+    rule_counts: dict[str, dict[str, int]] = {}
+    for k, c in by_rule.items():
+        ck = clean_text(k)
+        agg = rule_counts.setdefault(ck, {})
+        for s, n in c.items():
+            agg[s] = agg.get(s, 0) + n
+    rules = []
+    for rid, info in rule_info.items():
+        rules.append({**info, "sev_class": _sev_class(info["severity"]), **_count_row(rule_counts.get(rid, {}))})
+
+    # ---- subscriptions and vaults
+    subs = [{"key": clean_text(k) or "(none)", **_count_row(c)}
+            for k, c in sorted(_group_counts(df, "subscription_id").items(), key=lambda kv: str(kv[0]).lower())]
+    vaults = []
+    for k, c in sorted(_group_counts(df, "vault_id").items(), key=lambda kv: str(kv[0]).lower()):
+        vid = clean_text(k)
+        vaults.append({"key": vid or "(no vault)", "name": _last_segment(vid) if vid else "(no vault)",
+                       "sub": vid.split("/")[2] if vid.lower().startswith("/subscriptions/") and vid.count("/") >= 2
+                       else "", **_count_row(c)})
+
+    # ---- listed findings (server-side rendered rows)
+    has_change = "change" in df.columns
+    if "compliance_state" in df.columns:
+        listed = df[df["compliance_state"].isin(LISTED)]
+    else:
+        listed = df.iloc[0:0]
+    sev = _col(listed, "severity")
+    st = _col(listed, "compliance_state")
+    rid = _col(listed, "rule_id")
+    res = _col(listed, "resource_id")
+    name = _col(listed, "resource_name")
+    msg = _col(listed, "message")
+    rem = _col(listed, "remediation")
+    cat = _col(listed, "exemption_category")
+    just = _col(listed, "exemption_justification")
+    chg = _col(listed, "change") if has_change else [""] * len(listed)
+    rows = []
+    for i in range(len(listed)):
+        extra = ""
+        if st[i] == "Exempt" and (cat[i] or just[i]):
+            extra = f"Exempt ({cat[i] or 'no category'}): {just[i]}"
+        r_rem = rem[i]
+        if r_rem and r_rem == rule_info.get(rid[i], {}).get("remediation"):
+            r_rem = ""  # shown once in the rule table
+        rows.append((sev[i], st[i], rid[i], res[i] or name[i], msg[i], extra, r_rem, chg[i],
+                     _sev_class(sev[i]), _state_class(st[i])))
+    listed_rules = sorted(set(rid))
+
+    # ---- baseline
+    baseline = has_change or "resolved" in meta
+    new_rows = [r for r in rows if r[7] == "new"] if has_change else []
+    resolved = []
+    for r in meta.get("resolved") or []:
+        if isinstance(r, Mapping):
+            resolved.append({k: clean_text(r.get(k)) for k in
+                             ("severity", "rule_id", "title", "resource_id", "resource_name", "message")})
+
+    # ---- errors
+    errors = []
+    for e in meta.get("errors") or []:
+        if isinstance(e, Mapping):
+            errors.append({"scope": clean_text(e.get("scope")) or "(anywhere)", "status": clean_text(e.get("status")),
+                           "message": clean_text(e.get("message")),
+                           "types": ", ".join(_as_list(e.get("types"))) or "every type"})
+        else:
+            errors.append({"scope": "(anywhere)", "status": "", "message": clean_text(e), "types": ""})
+
+    resolve_used = bool(meta.get("resolve_used"))
+    css, css_hash = _asset("report.css", "</style")
+    js, js_hash = _asset("report.js", "</script")
+    csp = (f"default-src 'none'; script-src {js_hash}; style-src {css_hash}; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    return {
+        "csp": csp, "css": css, "js": js,
+        "generated_at": clean_text(meta.get("generated_at")),
+        "tool_name": clean_text(tool.get("name")) or "auditor", "tool_version": clean_text(tool.get("version")),
+        "inputs": _as_list(meta.get("inputs")), "subscriptions": _as_list(meta.get("subscriptions")),
+        "pct": _fmt_pct(pct), "pct_class": _pct_class(pct),
+        "states": STATES, "severities": SEVERITIES, "listed_states": LISTED,
+        "state_counts": [(s, state_counts.get(s, 0)) for s in STATES],
+        "other_states": other_states,
+        "total": sum(state_counts.values()),
+        "sev_counts": [(s, sev_counts.get(s, 0)) for s in SEVERITIES],
+        "errors": errors, "rules": rules, "subs": subs, "vaults": vaults,
+        "rows": rows, "listed_rules": listed_rules, "has_change": has_change,
+        "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
+        "chains": _chains_view(chains, resolve_used), "resolve_used": resolve_used,
+    }
+
+
+def render_html(findings: pd.DataFrame, meta: dict, chains: list[dict]) -> str:
+    """The report as a string (``write_html`` writes it atomically)."""
+    return _env().get_template("report.html.j2").render(**_context(findings, meta, chains))
+
+
+def write_html(path, findings: pd.DataFrame, meta: dict, chains: list[dict]) -> None:
+    """Write ``report.html`` to ``path`` atomically."""
+    text = render_html(findings, meta, chains)
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)

@@ -1,0 +1,23 @@
+"""DNS-001: every FQDN of a backup PE needs an A record in the zone its VNet resolves from."""
+from auditor.rule import DNS, NETWORK, Rule, join
+from auditor import ingest as I
+from auditor.rules.dns_common import judged, reason
+
+RULE = Rule(
+    id="DNS-001", title="Backup private endpoint FQDN has no A record", severity="High", subject="endpoints",
+    rationale="Seed: 'the name resolution for the FQDNs (privatelink.<geo>.backup.windowsazure.com, "
+              "*.blob.core.windows.net, *.queue.core.windows.net, *.blob.storage.azure.net) should return a private IP "
+              "address.'",
+    condition="a backup private endpoint has an FQDN with no A record (with at least one IPv4 address) in the "
+              "private DNS zone of its name linked to the endpoint's VNet (else in any zone of that name)",
+    remediation="Add the records, or attach a DNS zone group so Azure keeps them: az network private-endpoint "
+                "dns-zone-group create --resource-group {resource_group} --endpoint-name {resource_name} --name "
+                "default --private-dns-zone <zone id> --zone-name backup",
+    applies=lambda e, p: e["backup"] & judged(e),
+    violates=lambda e, p: e["fq_missing"].map(len) > 0,
+    message=lambda e, p: ("no A record for " + join(e["fq_missing"])).where(
+        e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)"),
+    not_applicable=lambda e, p: reason(e, "backup"),
+    reads=NETWORK + DNS + (I.VNET,),
+    needs=((I.ZONE,), (I.A_RECORD,)),
+)

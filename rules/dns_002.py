@@ -1,0 +1,22 @@
+"""DNS-002: storage (blob/queue) endpoints the vault created need their A records too."""
+from auditor.rule import DNS, NETWORK, Rule, join
+from auditor import ingest as I
+from auditor.rules.dns_common import judged, reason
+
+RULE = Rule(
+    id="DNS-002", title="Storage private endpoint FQDN has no A record", severity="High", subject="endpoints",
+    rationale="Seed: 'The private endpoints for blobs and queues follow a standard naming pattern ... The managed "
+              "identity assigned to the vault is used to automate the addition of DNS record whenever new storage "
+              "account is allocated for backup data.'",
+    condition="a storage private endpoint (blob/queue) of a backup private endpoint has an FQDN with no A record",
+    remediation="Grant the vault's identity Private DNS Zone Contributor on the privatelink.blob/queue zones so it "
+                "adds the records, or add them by hand: az network private-dns record-set a add-record "
+                "--resource-group <zone rg> --zone-name <zone> --record-set-name <record> --ipv4-address <ip>",
+    applies=lambda e, p: e["storage"] & judged(e),
+    violates=lambda e, p: e["fq_missing"].map(len) > 0,
+    message=lambda e, p: ("no A record for " + join(e["fq_missing"])).where(
+        e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)"),
+    not_applicable=lambda e, p: reason(e, "storage"),
+    reads=NETWORK + DNS + (I.VNET,),
+    needs=((I.ZONE,), (I.A_RECORD,)),
+)

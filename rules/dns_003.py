@@ -1,0 +1,22 @@
+"""DNS-003: an A record that points elsewhere sends backup traffic to the wrong place."""
+from auditor.rule import DNS, NETWORK, Rule, join
+from auditor import ingest as I
+from auditor.rules.dns_common import judged, reason
+
+RULE = Rule(
+    id="DNS-003", title="Stale A record for a private endpoint FQDN", severity="High", subject="endpoints",
+    rationale="Protects the seed's requirement that name resolution 'should return the corresponding private IP "
+              "associated with the private endpoint'.",
+    condition="a backup or storage private endpoint has an FQDN whose A record exists but holds none of the "
+              "endpoint's expected IPs",
+    remediation="Point the record at the endpoint's IP: az network private-dns record-set a update / add-record "
+                "--resource-group <zone rg> --zone-name <zone> --record-set-name <record> --ipv4-address <ip>, and "
+                "remove the old address",
+    applies=lambda e, p: (e["backup"] | e["storage"]) & judged(e),
+    violates=lambda e, p: e["fq_stale"].map(len) > 0,
+    message=lambda e, p: ("stale A record: " + join(e["fq_stale"])).where(
+        e["fq_stale"].map(len) > 0, "no A record points elsewhere (" + e["n_fqdns"].astype(str) + " FQDN(s))"),
+    not_applicable=lambda e, p: reason(e, "backup or storage"),
+    reads=NETWORK + DNS + (I.VNET,),
+    needs=((I.ZONE,), (I.A_RECORD,)),
+)

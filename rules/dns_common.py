@@ -1,0 +1,15 @@
+"""What the DNS rules share: which endpoints they judge from private DNS zones."""
+import pandas as pd
+
+
+def judged(e: pd.DataFrame) -> pd.Series:
+    """In the input, not behind custom DNS, VNet known, with FQDNs to check."""
+    return ~e["custom_dns"] & (e["vnet_in_input"] | ~e["vnet_known_anywhere"]) & (e["n_fqdns"] > 0)
+
+
+def reason(e: pd.DataFrame, kinds: str) -> pd.Series:
+    out = pd.Series(f"not a {kinds} private endpoint of a Recovery Services vault", index=e.index)
+    out = out.mask(e["n_fqdns"] == 0, "no FQDNs known for the endpoint (no customDnsConfigs, NIC not in the input)")
+    out = out.mask(~e["vnet_in_input"] & e["vnet_known_anywhere"], "the endpoint's virtual network is not in the input")
+    out = out.mask(e["custom_dns"], "the endpoint's VNet uses custom DNS servers (see DNS-006)")
+    return out

@@ -1,0 +1,17 @@
+"""RSV-001: a vault reached through private endpoints must not also accept public traffic."""
+from auditor.rule import Rule, text
+
+RULE = Rule(
+    id="RSV-001", title="Public network access not disabled on a vault with private endpoints", severity="High",
+    subject="vaults",
+    rationale="Seed: 'We recommend setting the public network access to Deny, along with private endpoint setup.'",
+    condition="the vault uses private endpoints and properties.publicNetworkAccess is not Disabled (absent counts "
+              "as Enabled)",
+    remediation="az backup vault update --resource-group {resource_group} --name {resource_name} "
+                "--public-network-access Disable  (portal: vault > Networking > Public access > Deny)",
+    applies=lambda v, p: v["uses_pe"],
+    violates=lambda v, p: v["pna"].fillna("Enabled").str.casefold().ne("disabled"),
+    message=lambda v, p: "publicNetworkAccess=" + text(v["pna"], "(absent, counts as Enabled)") + " with "
+                         + v["n_backup"].astype(str) + " backup private endpoint connection(s)",
+    not_applicable="the vault has no backup private endpoint connection",
+)

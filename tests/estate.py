@@ -1,0 +1,207 @@
+"""Factories for plain ARM JSON objects, in the shapes of tests/fixtures/arm-examples (the published examples).
+
+Used by the demo estate generator, the synthetic benchmark estates and the tests. Every function returns exactly what
+ARM returns for that resource (``properties`` nested, camelCase), so the same objects serve ``--input`` files and the
+ARM emulator.
+"""
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+NET = "Microsoft.Network"
+
+
+def rg_id(sub: str, rg: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}"
+
+
+def subscription(sub: str, tenant: str, name: str = "", home_tenant: str | None = None) -> dict:
+    o = {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": tenant,
+         "displayName": name or f"sub-{sub[:8]}", "state": "Enabled",
+         "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                  "spendingLimit": "Off"}, "authorizationSource": "RoleBased"}
+    if home_tenant:
+        o["homeTenantId"] = home_tenant
+    return o
+
+
+def provider(sub: str, state: str = "Registered") -> dict:
+    return {"id": f"/subscriptions/{sub}/providers/Microsoft.RecoveryServices", "namespace": "Microsoft.RecoveryServices",
+            "registrationPolicy": "RegistrationRequired", "registrationState": state,
+            "resourceTypes": [{"resourceType": "vaults", "locations": ["West Europe"], "apiVersions": ["2026-08-01"]}]}
+
+
+def vault(sub: str, rg: str, name: str, *, location: str = "westeurope", pna: str | None = "Disabled",
+          identity: str | None = "SystemAssigned", principal: str | None = None, tenant: str | None = None,
+          connections: list[dict] | None = None, crr: str = "Disabled", created: str | None = "2023-03-01T10:00:00Z",
+          tags: dict | None = None) -> dict:
+    vid = f"{rg_id(sub, rg)}/providers/Microsoft.RecoveryServices/vaults/{name}"
+    props: dict = {"provisioningState": "Succeeded", "privateEndpointConnections": connections or [],
+                   "privateEndpointStateForBackup": "Enabled" if connections else "None",
+                   "privateEndpointStateForSiteRecovery": "None",
+                   "redundancySettings": {"crossRegionRestore": crr, "standardTierStorageRedundancy": "GeoRedundant"},
+                   "secureScore": "None"}
+    if pna is not None:
+        props["publicNetworkAccess"] = pna
+    o = {"id": vid, "name": name, "type": "Microsoft.RecoveryServices/vaults", "location": location,
+         "etag": 'W/"datetime\'2023-03-01T10%3A00%3A00Z\'"', "properties": props, "sku": {"name": "Standard"},
+         "tags": tags or {}}
+    if identity:
+        o["identity"] = {"type": identity}
+        if "SystemAssigned" in identity:
+            o["identity"].update(principalId=principal or str(uuid.uuid5(uuid.NAMESPACE_URL, vid)),
+                                 tenantId=tenant or "11111111-1111-1111-1111-111111111111")
+    if created:
+        o["systemData"] = {"createdBy": "ops@contoso.com", "createdByType": "User", "createdAt": created,
+                           "lastModifiedAt": created}
+    return o
+
+
+def vault_connection(vault_id: str, pe_id: str, *, group: str = "AzureBackup", status: str = "Approved") -> dict:
+    pe_name = pe_id.rsplit("/", 1)[-1]
+    return {"id": f"{vault_id}/privateEndpointConnections/{pe_name}.{abs(hash(pe_id)) % 10**18}.backup."
+                  f"{uuid.uuid5(uuid.NAMESPACE_URL, pe_id)}",
+            "properties": {"groupIds": [group], "privateEndpoint": {"id": pe_id},
+                           "privateLinkServiceConnectionState": {"description": "None", "actionsRequired": "None",
+                                                                 "status": status},
+                           "provisioningState": "Succeeded"}}
+
+
+def pe_id(sub: str, rg: str, name: str) -> str:
+    return f"{rg_id(sub, rg)}/providers/{NET}/privateEndpoints/{name}"
+
+
+def private_endpoint(sub: str, rg: str, name: str, *, subnet_id: str, target: str, group: str = "AzureBackup",
+                     status: str = "Approved", fqdns: list[tuple[str, str]] = (), nic_id: str | None = None,
+                     provisioning: str = "Succeeded", location: str = "westeurope", manual: bool = False) -> dict:
+    pid = pe_id(sub, rg, name)
+    conn = {"id": f"{pid}/privateLinkServiceConnections/{name}", "name": name,
+            "properties": {"groupIds": [group], "privateLinkServiceConnectionState": {
+                "description": "Auto-Approved" if status == "Approved" else "", "actionsRequired": "None",
+                "status": status}, "privateLinkServiceId": target, "provisioningState": "Succeeded"}}
+    return {"id": pid, "name": name, "type": f"{NET}/privateEndpoints", "location": location,
+            "etag": 'W/"00000000-0000-0000-0000-000000000000"',
+            "properties": {"provisioningState": provisioning, "subnet": {"id": subnet_id},
+                           "networkInterfaces": [{"id": nic_id or f"{rg_id(sub, rg)}/providers/{NET}/networkInterfaces/{name}.nic"}],
+                           "privateLinkServiceConnections": [] if manual else [conn],
+                           "manualPrivateLinkServiceConnections": [conn] if manual else [],
+                           "customDnsConfigs": [{"fqdn": f, "ipAddresses": [ip]} for f, ip in fqdns],
+                           "applicationSecurityGroups": [], "ipConfigurations": []}}
+
+
+def nic(sub: str, rg: str, name: str, *, subnet_id: str, pe: str | None, ips: list[tuple[str, list[str]]]) -> dict:
+    nid = f"{rg_id(sub, rg)}/providers/{NET}/networkInterfaces/{name}"
+    cfgs = []
+    for i, (ip, fqdns) in enumerate(ips):
+        props = {"privateIPAddress": ip, "privateIPAllocationMethod": "Dynamic", "privateIPAddressVersion": "IPv4",
+                 "subnet": {"id": subnet_id}, "primary": i == 0, "provisioningState": "Succeeded"}
+        if fqdns:
+            props["privateLinkConnectionProperties"] = {"groupId": "AzureBackup", "requiredMemberName": fqdns[0].split(".")[0],
+                                                        "fqdns": fqdns}
+        cfgs.append({"name": f"privateEndpointIpConfig.{i}", "id": f"{nid}/ipConfigurations/privateEndpointIpConfig.{i}",
+                     "etag": 'W/"0"', "type": f"{NET}/networkInterfaces/ipConfigurations", "properties": props})
+    props = {"provisioningState": "Succeeded", "ipConfigurations": cfgs, "dnsSettings": {"dnsServers": [],
+             "appliedDnsServers": []}, "enableAcceleratedNetworking": False, "enableIPForwarding": False,
+             "nicType": "Standard"}
+    if pe:
+        props["privateEndpoint"] = {"id": pe}
+    return {"id": nid, "name": name, "type": f"{NET}/networkInterfaces", "location": "westeurope", "properties": props}
+
+
+def vnet(sub: str, rg: str, name: str, *, prefix: str, subnets: list[tuple[str, str, list[str]]],
+         dns_servers: list[str] | None = None) -> dict:
+    vid = f"{rg_id(sub, rg)}/providers/{NET}/virtualNetworks/{name}"
+    props = {"addressSpace": {"addressPrefixes": [prefix]}, "provisioningState": "Succeeded",
+             "subnets": [{"name": s, "id": f"{vid}/subnets/{s}", "properties": {
+                 "addressPrefix": p, "provisioningState": "Succeeded", "privateEndpointNetworkPolicies": "Disabled",
+                 "ipConfigurations": [{"id": c} for c in cfgs]}} for s, p, cfgs in subnets],
+             "virtualNetworkPeerings": [], "enableDdosProtection": False}
+    if dns_servers is not None:
+        props["dhcpOptions"] = {"dnsServers": dns_servers}
+    return {"id": vid, "name": name, "type": f"{NET}/virtualNetworks", "location": "westeurope",
+            "etag": 'W/"0"', "properties": props}
+
+
+def zone(sub: str, rg: str, name: str, records: int = 0, links: int = 0) -> dict:
+    return {"id": f"{rg_id(sub, rg)}/providers/{NET}/privateDnsZones/{name}", "name": name,
+            "type": f"{NET}/privateDnsZones", "location": "global", "etag": str(uuid.uuid4()),
+            "properties": {"maxNumberOfRecordSets": 25000, "maxNumberOfVirtualNetworkLinks": 1000,
+                           "maxNumberOfVirtualNetworkLinksWithRegistration": 100, "numberOfRecordSets": records + 1,
+                           "numberOfVirtualNetworkLinks": links, "numberOfVirtualNetworkLinksWithRegistration": 0,
+                           "provisioningState": "Succeeded"}}
+
+
+def a_record(zone_id: str, rel: str, ips: list[str]) -> dict:
+    zname = zone_id.rsplit("/", 1)[-1]
+    return {"id": f"{zone_id}/A/{rel}", "name": rel, "type": f"{NET}/privateDnsZones/A", "etag": str(uuid.uuid4()),
+            "properties": {"ttl": 10, "fqdn": f"{rel}.{zname}.", "isAutoRegistered": False,
+                           "aRecords": [{"ipv4Address": ip} for ip in ips]}}
+
+
+def vnet_link(zone_id: str, name: str, vnet_id: str) -> dict:
+    return {"id": f"{zone_id}/virtualNetworkLinks/{name}", "name": name, "type": f"{NET}/privateDnsZones/virtualNetworkLinks",
+            "location": "global", "etag": str(uuid.uuid4()),
+            "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False,
+                           "virtualNetworkLinkState": "Completed", "provisioningState": "Succeeded"}}
+
+
+def zone_group(pe: str, zone_ids: list[str], name: str = "default") -> dict:
+    return {"id": f"{pe}/privateDnsZoneGroups/{name}", "name": name,
+            "properties": {"provisioningState": "Succeeded", "privateDnsZoneConfigs": [
+                {"name": z.rsplit("/", 1)[-1].replace(".", "-"), "properties": {"privateDnsZoneId": z, "recordSets": []}}
+                for z in zone_ids]}}
+
+
+def role_assignment(scope: str, principal: str, role_guid: str, principal_type: str = "ServicePrincipal",
+                    sub: str | None = None) -> dict:
+    aid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{principal}|{role_guid}"))
+    base = scope if scope != "/" else ""
+    role_scope = f"/subscriptions/{sub}" if sub else ""
+    return {"id": f"{base}/providers/Microsoft.Authorization/roleAssignments/{aid}", "name": aid,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {"principalId": principal, "principalType": principal_type,
+                           "roleDefinitionId": f"{role_scope}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}",
+                           "scope": scope}}
+
+
+def role_definition(sub: str, guid: str, name: str, actions: list[str], not_actions: list[str] = ()) -> dict:
+    return {"id": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", "name": guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": name, "type": "CustomRole", "roleType": "CustomRole", "description": name,
+                           "assignableScopes": [f"/subscriptions/{sub}"],
+                           "permissions": [{"actions": actions, "notActions": list(not_actions), "dataActions": [],
+                                            "notDataActions": []}]}}
+
+
+def register_event(sub: str, when: str, status: str = "Succeeded") -> dict:
+    eid = uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}|{when}")
+    return {"id": f"/subscriptions/{sub}/providers/Microsoft.RecoveryServices/events/{eid}/ticks/1",
+            "eventDataId": str(eid), "caller": "ops@contoso.com", "correlationId": str(eid),
+            "operationName": {"value": "Microsoft.RecoveryServices/register/action",
+                              "localizedValue": "Registers the Recovery Services resource provider"},
+            "status": {"value": status, "localizedValue": status}, "eventTimestamp": when,
+            "submissionTimestamp": when, "subscriptionId": sub, "level": "Informational",
+            "resourceProviderName": {"value": "Microsoft.RecoveryServices", "localizedValue": "Microsoft.RecoveryServices"},
+            "category": {"value": "Administrative", "localizedValue": "Administrative"}}
+
+
+def storage_config(vault_id: str, crr_flag: bool | None) -> dict:
+    props = {"storageModelType": "GeoRedundant", "storageType": "GeoRedundant", "storageTypeState": "Locked"}
+    if crr_flag is not None:
+        props["crossRegionRestoreFlag"] = crr_flag
+    return {"id": f"{vault_id}/backupstorageconfig/vaultstorageconfig", "name": "vaultstorageconfig",
+            "type": "Microsoft.RecoveryServices/vaults/backupstorageconfig", "properties": props}
+
+
+def protected_item(vault_id: str, vm: str) -> dict:
+    c = f"iaasvmcontainerv2;rg;{vm}"
+    return {"id": f"{vault_id}/backupFabrics/Azure/protectionContainers/IaasVMContainer;{c}/protectedItems/VM;{c}",
+            "name": f"VM;{c}", "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+            "properties": {"backupManagementType": "AzureIaasVM", "friendlyName": vm, "protectedItemType":
+                           "Microsoft.Compute/virtualMachines", "protectionState": "Protected", "workloadType": "VM"}}
+
+
+def hosts(prefix: str):
+    """Usable host addresses of a subnet prefix, skipping Azure's first four."""
+    return (str(h) for i, h in enumerate(ipaddress.ip_network(prefix).hosts()) if i >= 3)
