@@ -157,7 +157,7 @@ class _Engine:
         q = dns.message.make_query(qname, dns.rdatatype.A)
         candidates = list(self.servers)
         reply = _Reply(server=self.servers[0])
-        timeouts = {id(s): 0 for s in candidates}
+        silences = {id(s): 0 for s in candidates}
         other, err_server = "", None
         for _ in range(self.retries + 1):
             for s in list(candidates):
@@ -169,9 +169,10 @@ class _Engine:
                     msg, _tcp = await dns.asyncquery.udp_with_fallback(
                         q, s.address, timeout=self.timeout, port=s.port, ignore_unexpected=True)
                 except dns.exception.Timeout:
-                    timeouts[id(s)] += 1
+                    silences[id(s)] += 1
                     continue
                 except (OSError, EOFError) as e:  # refused port, reset TCP connection, ...
+                    silences[id(s)] += 1
                     other = str(e) or type(e).__name__
                     continue
                 except dns.exception.DNSException as e:  # malformed or mismatched response
@@ -188,10 +189,10 @@ class _Engine:
                 candidates.remove(s)  # an error answer is not retried at the same server
             if not candidates:
                 break
-        # No usable answer. A server that never answered anything and let a whole round of
-        # tries time out is dead: the names still queued skip it (bounded run).
+        # No usable answer. A server that never answered anything and let all the tries of a
+        # name go unanswered is dead: the names still queued skip it (bounded run).
         for s in candidates:
-            if timeouts[id(s)] == self.retries + 1 and not s.answered:
+            if silences[id(s)] == self.retries + 1 and not s.answered:
                 s.dead = True
         if reply.error:
             reply.server = err_server  # the server that answered (with an error)

@@ -1,0 +1,349 @@
+"""Command line: ``auditor audit``, ``auditor collect``, ``auditor rules`` (CONTRACT.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+SEVERITY_CHOICES = ("critical", "high", "medium", "low", "informational", "never")
+log = logging.getLogger("auditor")
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: object) -> str:
+    """Terminal-inert text: no escape sequences, control or bidi characters."""
+    return _TERMINAL_UNSAFE.sub("", str(text))
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, exit 2
+        raise UsageError(message)
+
+
+def _formats(text: str) -> list[str]:
+    from .reports import FORMATS
+    out = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"unknown format {', '.join(bad) or '(empty)'}; choose from {','.join(FORMATS)}")
+    return list(dict.fromkeys(out))
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return v
+
+
+def _live_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("live collection (Azure Resource Manager)")
+    g.add_argument("--subscription", action="append", default=[], metavar="ID",
+                   help="subscription id or display name (repeatable); default: every subscription the credential lists")
+    g.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (default: $AZURE_ARM_ENDPOINT, else the cloud's)")
+    g.add_argument("--cloud", choices=("public", "usgov", "china"), default="public")
+    g.add_argument("--tenant", metavar="ID", help="tenant to authenticate in")
+    g.add_argument("--max-concurrency", type=_positive, default=8, metavar="N",
+                   help="parallel ARM requests (default 8)")
+    g.add_argument("--source", choices=("arm", "resource-graph"), default="arm",
+                   help="where the inventory comes from (default arm)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="auditor", description="Audit Azure Backup Recovery Services vaults that use private endpoints.")
+    p.add_argument("--version", action="version", version=f"auditor {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    a = sub.add_parser("audit", help="audit exported ARM JSON, the demo estate, or live subscriptions")
+    src = a.add_mutually_exclusive_group()
+    src.add_argument("--input", action="append", default=[], metavar="PATH",
+                     help="ARM JSON file or directory (repeatable)")
+    src.add_argument("--demo", action="store_true", help="audit the built-in sample estate")
+    a.add_argument("--out", default="auditor-report", metavar="DIR", help="report directory (default ./auditor-report)")
+    a.add_argument("--format", type=_formats, default=None, metavar="LIST",
+                   help="comma list of csv,html,json,junit,markdown (default csv,html,json,junit)")
+    a.add_argument("--rule", action="append", default=[], metavar="ID", help="only this rule (repeatable)")
+    a.add_argument("--fail-on", type=str.lower, choices=SEVERITY_CHOICES, default="high", metavar="SEVERITY",
+                   help="exit 1 when something at or above this severity is NonCompliant (default high; 'never')")
+    a.add_argument("--config", metavar="FILE", help="TOML: rule parameters, effects, exemptions, subscriptions")
+    a.add_argument("--baseline", metavar="FILE", help="a previous findings.json: mark findings new/unchanged")
+    a.add_argument("--resolve", action="store_true", help="resolve every endpoint FQDN (rule DNS-007)")
+    a.add_argument("--dns-server", action="append", default=[], metavar="HOST[:PORT]",
+                   help="DNS server for --resolve (repeatable; default: the system resolver)")
+    a.add_argument("--dns-timeout", type=_positive_float, default=2.0, metavar="SECONDS")
+    _log_options(a)
+    _live_options(a)
+
+    c = sub.add_parser("collect", help="write the live estate as one ARM JSON snapshot")
+    c.add_argument("--out", required=True, metavar="FILE", help="snapshot file (written atomically, mode 0600)")
+    _log_options(c)
+    _live_options(c)
+
+    r = sub.add_parser("rules", help="list the rules, or explain one")
+    r.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    r.add_argument("rule_id", nargs="?", metavar="ID")
+    r.add_argument("--format", choices=("table", "json"), default="table")
+    return p
+
+
+def _log_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stdout")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log format")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(), "level": record.levelname,
+               "logger": record.name, "message": record.getMessage()}
+        doc.update(getattr(record, "fields", {}) or {})
+        return json.dumps(doc, default=str)
+
+
+def _setup_logging(args) -> None:
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if args.log_format == "json" else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if args.verbose < 2:
+        logging.getLogger("azure").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .ingest import InputError
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        if args.command == "rules":
+            return cmd_rules(args)
+        _setup_logging(args)
+        if args.command == "collect":
+            return cmd_collect(args)
+        return cmd_audit(args)
+    except UsageError as exc:
+        print(f"auditor: error: {safe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        print(f"auditor: error: {safe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("auditor: interrupted", file=sys.stderr)
+        return 130
+
+
+# ------------------------------------------------------------------------------------------------ rules
+
+def cmd_rules(args) -> int:
+    from .rules import ALL, BY_ID
+    if args.action == "show" or args.rule_id:
+        rid = (args.rule_id or "").upper()
+        rule = BY_ID.get(rid)
+        if rule is None:
+            raise UsageError(f"argument ID: unknown rule {args.rule_id!r} (see 'auditor rules')")
+        if args.format == "json":
+            print(json.dumps(_rule_doc(rule), indent=1))
+            return EXIT_OK
+        print(f"{rule.id}  {rule.title}\n")
+        for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
+                             ("Rationale", rule.rationale), ("Remediation", rule.remediation),
+                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in rule.params.items()) or "none"),
+                             ("Needs", "--resolve" if rule.only_with == "resolve" else "exported or live ARM data"),
+                             ("References", " ".join(rule.references))):
+            print(f"{label}:\n  {value}\n")
+        return EXIT_OK
+    if args.format == "json":
+        print(json.dumps([_rule_doc(r) for r in ALL], indent=1))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="Rules", show_lines=False)
+    for col in ("ID", "Severity", "Subject", "Title"):
+        t.add_column(col)
+    for r in ALL:
+        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""))
+    Console(width=140).print(t)
+    return EXIT_OK
+
+
+def _rule_doc(rule) -> dict:
+    return {"id": rule.id, "title": rule.title, "severity": rule.severity, "subject": rule.subject,
+            "condition": rule.condition, "rationale": rule.rationale, "remediation": rule.remediation,
+            "params": rule.params, "references": list(rule.references)}
+
+
+# ------------------------------------------------------------------------------------------------ audit
+
+def _demo_path() -> Path:
+    return Path(str(resources.files("auditor") / "data" / "demo.json"))
+
+
+def _live(args, config_subs: list[str]):
+    """Collect the live estate; returns (resources, errors, collected_types)."""
+    from . import collect
+    endpoint = args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or collect.CLOUDS[args.cloud]["arm_endpoint"]
+    if not re.match(r"^https?://[^\s/]+", endpoint):
+        raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
+    credential = collect.build_credential(tenant=args.tenant, cloud=args.cloud)
+    progress = collect.Progress() if hasattr(collect, "Progress") else None
+    snap = collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
+                                  arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
+                                  progress=progress, **({"source": args.source} if args.source != "arm" else {}))
+    return snap
+
+
+def cmd_collect(args) -> int:
+    from .fsutil import atomic_open
+    snap = _live(args, [])
+    with atomic_open(args.out, "w", private=True) as fh:
+        json.dump(snap, fh, indent=None, separators=(",", ":"))
+    errors = snap.get("errors") or []
+    print(f"wrote {len(snap.get('resources', []))} objects to {safe(args.out)}"
+          + (f"; {len(errors)} scope(s) could not be read" if errors else ""), file=sys.stderr)
+    return EXIT_INCOMPLETE if errors else EXIT_OK
+
+
+def cmd_audit(args) -> int:
+    from . import engine
+    from .config import Config, load_config
+    from .model import chains
+    from .reports import write_reports
+    from .rules import ALL, BY_ID
+
+    started = time.perf_counter()
+    for rid in args.rule:
+        if rid.upper() not in BY_ID:
+            raise UsageError(f"argument --rule: unknown rule {rid!r} (see 'auditor rules')")
+    cfg = load_config(args.config, BY_ID) if args.config else Config()
+    baseline_rows = _read_baseline(args.baseline) if args.baseline else None
+    servers = []
+    if args.dns_server:
+        from .resolve import parse_server
+        for s in args.dns_server:
+            try:
+                servers.append(parse_server(s))
+            except ValueError as exc:
+                raise UsageError(f"argument --dns-server: {exc}") from None
+    formats = args.format or ["csv", "html", "json", "junit"]
+
+    if args.demo:
+        inputs = [str(_demo_path())]
+        m = engine.load(inputs)
+        m.inputs = ["demo estate (built in)"]
+    elif args.input:
+        m = engine.load(args.input)
+    else:
+        snap = _live(args, cfg.subscriptions)
+        m = engine.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
+                                where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+    for w in m.warnings[:50]:
+        log.warning("%s", safe(w))
+    if len(m.warnings) > 50:
+        log.warning("... and %d more unreadable objects", len(m.warnings) - 50)
+
+    settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
+                               exemptions=cfg.exemptions, resolve=args.resolve)
+    if args.resolve:
+        from .resolution import attach_resolution
+        attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
+    findings = engine.evaluate(m, ALL, settings)
+    resolved = None
+    if baseline_rows is not None:
+        findings, resolved = engine.apply_baseline(findings, baseline_rows)
+    summary = engine.summarize(findings)
+    meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
+            "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
+            "rules": [_rule_doc(r) for r in ALL if r.id in set(findings["rule_id"])],
+            "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
+    if baseline_rows is None:
+        meta.pop("baseline")
+    write_reports(args.out, formats, findings, meta, chains(m) if "html" in formats else [])
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        _print_summary(findings, summary, m, args.out, elapsed)
+    incomplete = bool(m.errors) or summary["by_state"]["Error"] > 0
+    if incomplete:
+        return EXIT_INCOMPLETE
+    if args.fail_on != "never":
+        from .rule import SEVERITIES
+        worst = SEVERITIES[: [s.lower() for s in SEVERITIES].index(args.fail_on) + 1]
+        if any(summary["noncompliant_by_severity"].get(s, 0) for s in worst):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _read_baseline(path: str) -> list[dict]:
+    from .ingest import InputError
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: baseline is not valid JSON: {exc}") from None
+    rows = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InputError(f"{path}: baseline has no 'findings' list (expected a previous findings.json)")
+    return rows
+
+
+def _print_summary(findings, summary: dict, m, out: str, elapsed: float) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from .rule import SEVERITIES
+    console = Console(highlight=False)
+    states = ("NonCompliant", "Error", "Exempt", "Compliant", "NotApplicable")
+    t = Table(title="Findings by severity and state")
+    t.add_column("Severity")
+    for s in states:
+        t.add_column(s, justify="right")
+    counts = findings.groupby(["severity", "compliance_state"]).size() if len(findings) else {}
+    for sev in SEVERITIES:
+        t.add_row(sev, *[str(int(counts.get((sev, s), 0))) if len(findings) else "0" for s in states])
+    console.print(t)
+    if summary["worst_rules"]:
+        w = Table(title="Rules with the most NonCompliant resources")
+        for col in ("Rule", "Severity", "NonCompliant", "Title"):
+            w.add_column(col)
+        from .rules import BY_ID
+        for r in summary["worst_rules"]:
+            w.add_row(r["rule_id"], r["severity"], str(r["noncompliant"]), BY_ID[r["rule_id"]].title)
+        console.print(w)
+    if m.errors:
+        console.print(f"[bold red]{len(m.errors)} scope(s) or object(s) could not be read; their evaluations are Error:[/]")
+        for e in m.errors[:10]:
+            console.print("  " + escape(safe(f"{e.get('scope') or '(input)'}: {e.get('status')} {e.get('message', '')}"[:300])))
+    pct = summary["compliance_pct"]
+    console.print(f"Compliance {('n/a' if pct is None else f'{pct}%')} over {summary['evaluations']} evaluations; "
+                  f"reports in {escape(safe(out))} ({elapsed:.1f}s)")

@@ -1,0 +1,118 @@
+"""``--config FILE`` (TOML): rule parameters, effects, exemptions, subscriptions. Any unknown key or bad value is an
+error that names the key (exit 2)."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .engine import Exemption
+from .ingest import InputError
+
+EFFECTS = {"audit": "Audit", "disabled": "Disabled"}
+CATEGORIES = {"waiver": "Waiver", "mitigated": "Mitigated"}
+EXEMPTION_KEYS = {"rules", "scope", "category", "expires_on", "justification", "name", "description"}
+
+
+@dataclass
+class Config:
+    subscriptions: list[str] = field(default_factory=list)
+    params: dict[str, dict] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
+    exemptions: list[Exemption] = field(default_factory=list)
+
+
+def _fail(path: Path, key: str, problem: str) -> InputError:
+    return InputError(f"{path}: {key}: {problem}")
+
+
+def _when(path: Path, key: str, value) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            d = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(path, key, f"{value!r} is not a date or date-time") from None
+        return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    raise _fail(path, key, f"expected a date or date-time, got {type(value).__name__}")
+
+
+def load_config(path: str | Path, rules: dict) -> Config:
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    cfg = Config()
+    for key in doc:
+        if key not in ("subscriptions", "rules", "exemptions"):
+            raise _fail(path, key, "unknown key (expected subscriptions, rules, exemptions)")
+    subs = doc.get("subscriptions", [])
+    if not isinstance(subs, list) or not all(isinstance(s, str) and s for s in subs):
+        raise _fail(path, "subscriptions", "expected a list of subscription ids or names")
+    cfg.subscriptions = subs
+    rule_tables = doc.get("rules", {})
+    if not isinstance(rule_tables, dict):
+        raise _fail(path, "rules", "expected a table of rule ids")
+    for rid, table in rule_tables.items():
+        rule = rules.get(rid)
+        if rule is None:
+            raise _fail(path, f"rules.{rid}", "unknown rule id")
+        if not isinstance(table, dict):
+            raise _fail(path, f"rules.{rid}", "expected a table")
+        for k, v in table.items():
+            key = f"rules.{rid}.{k}"
+            if k == "effect":
+                if not isinstance(v, str) or v.lower() not in EFFECTS:
+                    raise _fail(path, key, f"{v!r} is not Audit or Disabled")
+                if EFFECTS[v.lower()] == "Disabled":
+                    cfg.disabled.add(rid)
+            elif k in rule.params:
+                default = rule.params[k]
+                if type(v) is not type(default) or (isinstance(v, int) and v < 0):
+                    raise _fail(path, key, f"{v!r} is not a valid {type(default).__name__}")
+                cfg.params.setdefault(rid, {})[k] = v
+            else:
+                known = ", ".join(["effect", *rule.params]) or "effect"
+                raise _fail(path, key, f"unknown parameter (known: {known})")
+    exemptions = doc.get("exemptions", [])
+    if not isinstance(exemptions, list):
+        raise _fail(path, "exemptions", "expected an array of tables ([[exemptions]])")
+    for i, ex in enumerate(exemptions):
+        where = f"exemptions[{i}]"
+        if not isinstance(ex, dict):
+            raise _fail(path, where, "expected a table")
+        for k in ex:
+            if k not in EXEMPTION_KEYS:
+                raise _fail(path, f"{where}.{k}", "unknown key")
+        ids = ex.get("rules")
+        if not isinstance(ids, list) or not ids or not all(isinstance(r, str) for r in ids):
+            raise _fail(path, f"{where}.rules", "expected a non-empty list of rule ids")
+        for r in ids:
+            if r not in rules:
+                raise _fail(path, f"{where}.rules", f"unknown rule id {r!r}")
+        scope = ex.get("scope")
+        if not isinstance(scope, str) or not (scope == "/" or scope.startswith("/")):
+            raise _fail(path, f"{where}.scope", "expected an ARM id or scope starting with '/'")
+        cat = ex.get("category")
+        if not isinstance(cat, str) or cat.lower() not in CATEGORIES:
+            raise _fail(path, f"{where}.category", f"{cat!r} is not Waiver or Mitigated")
+        just = ex.get("justification", "")
+        if not isinstance(just, str):
+            raise _fail(path, f"{where}.justification", "expected a string")
+        expires = _when(path, f"{where}.expires_on", ex["expires_on"]) if "expires_on" in ex else None
+        cfg.exemptions.append(Exemption(rules=tuple(ids), scope="" if scope == "/" else scope,
+                                        category=CATEGORIES[cat.lower()], justification=just, expires_on=expires,
+                                        name=str(ex.get("name", ""))))
+    return cfg
