@@ -208,9 +208,9 @@ class _Engine:
     async def resolve(self, fqdn: str) -> _Row:
         row = _Row(fqdn)
         try:
-            start = dns.name.from_text(fqdn)
-            if fqdn == "":
+            if not fqdn:
                 raise ValueError("empty name")
+            start = dns.name.from_text(fqdn)
         except (dns.exception.DNSException, ValueError) as e:
             row.status, row.detail = "error", f"invalid name: {e}"
             return row
@@ -304,7 +304,7 @@ def resolve_fqdns(fqdns: Iterable[str], *, servers: list[tuple[str, int]] | None
     """Resolve the A records of ``fqdns``; one row per distinct name (lower-cased, no trailing dot).
 
     ``servers``: ``[(host, port), ...]`` asked in order (the next one when a server does not answer or
-    answers SERVFAIL/REFUSED); ``None`` = the system resolver configuration (/etc/resolv.conf).
+    answers SERVFAIL/REFUSED); ``None`` (or empty) = the system resolver configuration (/etc/resolv.conf).
     ``timeout``: seconds per query; ``retries``: extra rounds after the first; ``concurrency``: names
     resolved at once; ``lifetime``: optional wall-clock bound for the whole run (names not done by then
     are ``error``, or ``unreachable`` if no server answered anything).
@@ -314,7 +314,7 @@ def resolve_fqdns(fqdns: Iterable[str], *, servers: list[tuple[str, int]] | None
     starting with the fqdn; empty when there was no CNAME), detail (short text).
     """
     names = list(dict.fromkeys(_norm(f) for f in fqdns))
-    pairs = _system_servers() if servers is None else list(servers)
+    pairs = list(servers) if servers else _system_servers()
     srv = [_Server(_to_ip(h), int(p), _label(h, int(p))) for h, p in pairs]
     if not srv:
         rows = [_Row(n, silent=True) for n in names]

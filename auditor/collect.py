@@ -1,0 +1,685 @@
+"""Live collection: read an estate through the Azure SDK and return it as plain ARM JSON.
+
+The result has the shape ``auditor collect`` writes and ``audit --input`` reads back::
+
+    {"resources": [ARM objects exactly as ARM sent them], "errors": [{"scope", "status", "message", "types"}],
+     "collected_at": ISO 8601, "collected_types": [every ARM type the collector reads]}
+
+What is read is declared as data (:data:`COLLECTORS`: SDK client, call, keyword arguments, ARM type, scope level)
+and run by one enumerator (:class:`_Enumerator`) on a bounded thread pool. Each finished call may queue follow-up
+calls (a vault's storage config, a backup PE's zone groups, a zone's A records and links, references into
+subscriptions that were not listed, fetched by id). Objects are taken from the raw response bodies (a
+``raw_response_hook``), never re-serialised from SDK models, so they keep ARM's camelCase shape and every field.
+
+The tool only reads: every client is built with an explicit policy list that leaves out azure-mgmt-core's
+``ARMAutoResourceProviderRegistrationPolicy`` (which would POST a provider registration on a 409) and its
+``NetworkTraceLoggingPolicy`` (which logs unredacted headers when ``logging_enable`` is set). A listing that fails
+(403, 404 on a collection, retries exhausted, a malformed body) becomes an error record, never an empty list; a
+GET by id that answers 404 means the resource is gone.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from azure.core.pipeline.policies import RetryPolicy
+
+_LOG = logging.getLogger(__name__)
+
+CLOUDS: dict[str, dict] = {
+    "public": {"arm_endpoint": "https://management.azure.com", "authority_host": "login.microsoftonline.com",
+               "scope": "https://management.azure.com/.default"},
+    "usgov": {"arm_endpoint": "https://management.usgovcloudapi.net", "authority_host": "login.microsoftonline.us",
+              "scope": "https://management.usgovcloudapi.net/.default"},
+    "china": {"arm_endpoint": "https://management.chinacloudapi.cn", "authority_host": "login.chinacloudapi.cn",
+              "scope": "https://management.chinacloudapi.cn/.default"},
+}
+
+# Retry budget for 429 / 408 / 5xx / connection errors. Retry-After is honoured, capped at max_retry_after;
+# ``timeout`` bounds the total time one call may spend retrying.
+RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30, "timeout": 300,
+         "max_retry_after": 60}
+READ_TIMEOUT = 120
+EVENT_WINDOW_DAYS = 90
+REGISTER_ACTION = "microsoft.recoveryservices/register/action"
+BACKUP_GROUPS = {"azurebackup", "azurebackup_secondary"}
+# Role definitions everybody knows: no need to read them.
+BUILTIN_ROLES = {"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                 "4d97b98b-1d4f-4787-a291-c67834d212e7", "b12aa53e-6015-4669-85d0-8515ebb3ae7f"}
+EVENT_FIELDS = ("id", "eventDataId", "operationId", "correlationId", "operationName", "status", "subStatus",
+                "eventTimestamp", "submissionTimestamp", "subscriptionId", "tenantId", "resourceId",
+                "resourceGroupName", "resourceProviderName", "caller", "level", "category", "eventName")
+
+
+class CollectError(Exception):
+    """A problem with the request itself (e.g. a --subscription that matches nothing): exit 2."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What to read, as data
+# ---------------------------------------------------------------------------------------------------------------
+
+T_SUB, T_PROVIDER = "Microsoft.Resources/subscriptions", "Microsoft.Resources/providers"
+T_VAULT = "Microsoft.RecoveryServices/vaults"
+T_STORAGE = "Microsoft.RecoveryServices/vaults/backupstorageconfig"
+T_ITEM = "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems"
+T_PE, T_ZG = "Microsoft.Network/privateEndpoints", "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
+T_NIC, T_VNET = "Microsoft.Network/networkInterfaces", "Microsoft.Network/virtualNetworks"
+T_ZONE, T_A = "Microsoft.Network/privateDnsZones", "Microsoft.Network/privateDnsZones/A"
+T_LINK = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
+T_RA, T_RD = "Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/roleDefinitions"
+T_EVENT = "Microsoft.Insights/eventtypes/values"
+
+SUBS = "azure.mgmt.resource.subscriptions:SubscriptionClient"
+RES = "azure.mgmt.resource.resources:ResourceManagementClient"
+RSV = "azure.mgmt.recoveryservices:RecoveryServicesClient"
+BKP = "azure.mgmt.recoveryservicesbackup:RecoveryServicesBackupClient"
+NET = "azure.mgmt.network:NetworkManagementClient"
+DNS = "azure.mgmt.privatedns:PrivateDnsManagementClient"
+AUTH = "azure.mgmt.authorization:AuthorizationManagementClient"
+MON = "azure.mgmt.monitor:MonitorManagementClient"
+
+RG = "resource_group_name"
+
+
+@dataclass(frozen=True)
+class Collector:
+    """One SDK call. ``level`` says what its subject is: ``tenant``, ``subscription`` (a subscription id) or a
+    resource id (``vault``, ``pe``, ``zone``, ``id``): ``names`` are the keyword arguments that take the subject's
+    resource group and resource names, in id order; ``id_kw`` the one that takes the whole id."""
+    name: str
+    client: str
+    call: str
+    type: str
+    level: str
+    kwargs: dict | Callable[[], dict] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+    id_kw: str | None = None
+    single: bool = False        # a GET: 404 means gone (a list answering 404 is an error)
+    first_page: bool = False    # existence is all the rules need
+
+
+def _event_kwargs() -> dict:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = now - timedelta(days=EVENT_WINDOW_DAYS)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return {"filter": f"eventTimestamp ge '{start.strftime(fmt)}' and eventTimestamp le '{now.strftime(fmt)}' "
+                      "and resourceProvider eq 'Microsoft.RecoveryServices'",
+            "select": ",".join(EVENT_FIELDS)}
+
+
+COLLECTORS: dict[str, Collector] = {c.name: c for c in (
+    Collector("subscriptions", SUBS, "subscriptions.list", T_SUB, "tenant"),
+    Collector("subscription", SUBS, "subscriptions.get", T_SUB, "subscription", single=True),
+    Collector("provider", RES, "providers.get", T_PROVIDER, "subscription",
+              {"resource_provider_namespace": "Microsoft.RecoveryServices"}, single=True),
+    Collector("vaults", RSV, "vaults.list_by_subscription_id", T_VAULT, "subscription"),
+    Collector("private_endpoints", NET, "private_endpoints.list_by_subscription", T_PE, "subscription"),
+    Collector("network_interfaces", NET, "network_interfaces.list_all", T_NIC, "subscription"),
+    Collector("virtual_networks", NET, "virtual_networks.list_all", T_VNET, "subscription"),
+    Collector("private_dns_zones", DNS, "private_zones.list", T_ZONE, "subscription"),
+    Collector("role_assignments", AUTH, "role_assignments.list_for_subscription", T_RA, "subscription"),
+    Collector("activity_log", MON, "activity_logs.list", T_EVENT, "subscription", _event_kwargs),
+    Collector("storage_config", BKP, "backup_resource_storage_configs_non_crr.get", T_STORAGE, "vault",
+              names=(RG, "vault_name"), single=True),
+    Collector("protected_items", BKP, "backup_protected_items.list", T_ITEM, "vault",
+              names=(RG, "vault_name"), first_page=True),
+    Collector("zone_groups", NET, "private_dns_zone_groups.list", T_ZG, "pe", names=(RG, "private_endpoint_name")),
+    Collector("a_records", DNS, "record_sets.list_by_type", T_A, "zone", {"record_type": "A"},
+              names=(RG, "private_zone_name")),
+    Collector("vnet_links", DNS, "virtual_network_links.list", T_LINK, "zone", names=(RG, "private_zone_name")),
+    # references into subscriptions that were not listed, fetched by id
+    Collector("private_endpoint", NET, "private_endpoints.get", T_PE, "id", names=(RG, "private_endpoint_name"),
+              single=True),
+    Collector("network_interface", NET, "network_interfaces.get", T_NIC, "id", names=(RG, "network_interface_name"),
+              single=True),
+    Collector("virtual_network", NET, "virtual_networks.get", T_VNET, "id", names=(RG, "virtual_network_name"),
+              single=True),
+    Collector("private_dns_zone", DNS, "private_zones.get", T_ZONE, "id", names=(RG, "private_zone_name"),
+              single=True),
+    Collector("role_definition", AUTH, "role_definitions.get_by_id", T_RD, "id", id_kw="role_id", single=True),
+)}
+
+COLLECTED_TYPES = sorted({c.type for c in COLLECTORS.values()})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Credentials and clients
+# ---------------------------------------------------------------------------------------------------------------
+
+def default_arm_endpoint(cloud: str = "public") -> str:
+    return os.environ.get("AZURE_ARM_ENDPOINT") or CLOUDS[cloud]["arm_endpoint"]
+
+
+def build_credential(*, tenant: str | None, cloud: str):
+    """``DefaultAzureCredential`` for ``cloud`` (``AZURE_TOKEN_CREDENTIALS`` narrows the chain, as azure-identity
+    documents), wrapped so that every client shares one token cache and, with ``tenant``, asks for that tenant."""
+    from azure.identity import DefaultAzureCredential
+
+    if cloud not in CLOUDS:
+        raise CollectError(f"--cloud: unknown cloud {cloud!r} (choose from {', '.join(CLOUDS)})")
+    kw: dict[str, Any] = {"authority": CLOUDS[cloud]["authority_host"]}
+    if tenant:
+        kw.update(additionally_allowed_tenants=[tenant], interactive_browser_tenant_id=tenant,
+                  workload_identity_tenant_id=tenant, shared_cache_tenant_id=tenant,
+                  visual_studio_code_tenant_id=tenant, broker_tenant_id=tenant)
+    return SharedCredential(DefaultAzureCredential(**kw), tenant)
+
+
+class SharedCredential:
+    """A token credential that caches tokens per scope for all clients (one ``az`` call, not one per client) and
+    passes ``tenant`` on every request. Thread-safe."""
+
+    def __init__(self, inner, tenant: str | None = None):
+        self.inner, self.tenant = inner, tenant
+        self._lock = threading.Lock()
+        self._cache: dict[tuple, Any] = {}
+
+    def _fetch(self, scopes: tuple, tenant: str | None, info: bool, options: dict | None = None):
+        tenant = tenant or self.tenant
+        key = (scopes, tenant, info)
+        with self._lock:
+            tok = self._cache.get(key)
+            if tok is None or tok.expires_on - 300 < time.time():
+                if info:
+                    opts = dict(options or {})
+                    if tenant:
+                        opts["tenant_id"] = tenant
+                    tok = self.inner.get_token_info(*scopes, options=opts or None)
+                else:
+                    tok = self.inner.get_token(*scopes, **({"tenant_id": tenant} if tenant else {}))
+                self._cache[key] = tok
+            return tok
+
+    def get_token(self, *scopes: str, claims=None, tenant_id=None, **kwargs):
+        if claims:
+            return self.inner.get_token(*scopes, claims=claims, tenant_id=tenant_id or self.tenant, **kwargs)
+        return self._fetch(scopes, tenant_id, False)
+
+    def get_token_info(self, *scopes: str, options=None):
+        if options and options.get("claims"):
+            return self.inner.get_token_info(*scopes, options=options)
+        return self._fetch(scopes, (options or {}).get("tenant_id"), True, options)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close:
+            close()
+
+
+def _policies(credential, scope: str) -> list:
+    """The pipeline every client gets: azure-mgmt-core's defaults minus provider auto-registration and the
+    unredacted network trace; the raw-response hook sits outside the retries so it sees final answers only."""
+    from azure.core.pipeline import policies as p
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+    from . import __version__
+
+    return [p.RequestIdPolicy(), p.HeadersPolicy(), p.UserAgentPolicy(sdk_moniker=f"auditor/{__version__}"),
+            p.ProxyPolicy(), p.CustomHookPolicy(), p.ContentDecodePolicy(), p.RedirectPolicy(), _BoundedRetry(),
+            ARMChallengeAuthenticationPolicy(credential, scope), p.DistributedTracingPolicy(),
+            p.SensitiveHeaderCleanupPolicy(), ARMHttpLoggingPolicy()]
+
+
+class _BoundedRetry(RetryPolicy):
+    """azure-core's retry (429, 408, 5xx, connection errors; Retry-After honoured) with Retry-After capped and
+    the total time bounded, so that one answer cannot stall the run for hours."""
+
+    def __init__(self) -> None:
+        super().__init__(**{k: v for k, v in RETRY.items() if k != "max_retry_after"})
+
+    def get_retry_after(self, response):
+        after = super().get_retry_after(response)
+        return None if after is None else min(after, RETRY["max_retry_after"])
+
+
+def _transport(max_concurrency: int, connection_verify):
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max_concurrency + 2,
+                                            max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    kw: dict[str, Any] = {"session": session, "session_owner": False, "read_timeout": READ_TIMEOUT}
+    if connection_verify is not None:
+        kw["connection_verify"] = connection_verify
+    return RequestsTransport(**kw), session
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small helpers over ARM JSON (tolerant: a malformed object must not stop the run; ingest reports it)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _get(d: Any, *path: str) -> Any:
+    for k in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _list(x: Any) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _parts(rid: str) -> tuple[str, str, list[str]]:
+    """``/subscriptions/s/resourceGroups/g/providers/NS/t1/n1/t2/n2`` -> (s, g, [n1, n2])."""
+    segs = [s for s in str(rid).split("/") if s]
+    low = [s.lower() for s in segs]
+    sub = segs[1] if len(segs) > 1 and low[0] == "subscriptions" else ""
+    rg = segs[3] if len(segs) > 3 and low[2] == "resourcegroups" else ""
+    if "providers" not in low:
+        return sub, rg, []
+    i = len(low) - 1 - low[::-1].index("providers")
+    return sub, rg, segs[i + 3::2]
+
+
+def _sub_of(rid: str) -> str:
+    return _parts(rid)[0].lower()
+
+
+def _backup_vault_refs(vault: dict) -> tuple[bool, list[str]]:
+    """Whether the vault has a backup PE connection (vault side), and the PE ids its connections name."""
+    backup, refs = False, []
+    for c in _list(_get(vault, "properties", "privateEndpointConnections")):
+        groups = {str(g).lower() for g in _list(_get(c, "properties", "groupIds"))}
+        if groups and not groups & BACKUP_GROUPS:
+            continue  # e.g. AzureSiteRecovery; no groupIds (older API versions): assume backup
+        backup = True
+        pe = _get(c, "properties", "privateEndpoint", "id")
+        if isinstance(pe, str):
+            refs.append(pe)
+    return backup, refs
+
+
+def _pe_backup_targets(pe: dict) -> list[str]:
+    """The vault ids a PE connects to with a backup group id (empty: not a backup PE)."""
+    out = []
+    props = _get(pe, "properties") or {}
+    for c in _list(_get(props, "privateLinkServiceConnections")) + _list(_get(props, "manualPrivateLinkServiceConnections")):
+        target = _get(c, "properties", "privateLinkServiceId")
+        groups = {str(g).lower() for g in _list(_get(c, "properties", "groupIds"))}
+        if isinstance(target, str) and "/providers/microsoft.recoveryservices/vaults/" in target.lower() \
+                and groups & BACKUP_GROUPS:
+            out.append(target)
+    return out
+
+
+def _vnet_of(subnet_id: Any) -> str | None:
+    if not isinstance(subnet_id, str) or "/subnets/" not in subnet_id.lower():
+        return None
+    return subnet_id[:subnet_id.lower().rindex("/subnets/")]
+
+
+def _trim_event(e: Any) -> Any:
+    return {k: e[k] for k in EVENT_FIELDS if k in e} if isinstance(e, dict) else e
+
+
+def _is_register_event(e: Any) -> bool:
+    op = _get(e, "operationName", "value") if isinstance(_get(e, "operationName"), dict) else _get(e, "operationName")
+    return isinstance(op, str) and op.lower() == REGISTER_ACTION
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------------------------------------------
+
+class Progress:
+    """Progress on stderr: a rich bar when stderr is a terminal, else one plain line per finished subscription."""
+
+    def __init__(self, stream=None, rich: bool | None = None):
+        self.stream = stream or sys.stderr
+        self._rich = self.stream.isatty() if rich is None else rich
+        self._bar = self._task = None
+
+    def start(self, subscriptions: dict[str, str]) -> None:
+        self.names = subscriptions
+        if self._rich:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(file=self.stream), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("subscriptions", total=len(subscriptions))
+
+    def call_done(self, calls_done: int, calls_total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"subscriptions ({calls_done}/{calls_total} reads)")
+
+    def subscription_done(self, sub: str, counts: Counter, errors: int, seconds: float) -> None:
+        name = self.names.get(sub) or sub
+        what = ", ".join(f"{n} {t.rsplit('/', 1)[-1]}" for t, n in sorted(counts.items())) or "nothing"
+        line = f"collected {name} ({sub}): {what}; {errors} error(s) in {seconds:.1f}s"
+        if self._bar is not None:
+            self._bar.advance(self._task)
+            self._bar.console.print(line)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The enumerator
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Task:
+    c: Collector
+    subject: str        # subscription id or resource id
+    client_sub: str     # subscription the client is bound to
+    group: str          # subscription the work is counted under (progress)
+
+
+class _Enumerator:
+    def __init__(self, credential, arm: str, scope: str, max_concurrency: int, progress, connection_verify):
+        self.credential = SharedCredential(credential) if not isinstance(credential, SharedCredential) else credential
+        self.arm, self.scope = arm.rstrip("/"), scope
+        self.max_concurrency = max(1, int(max_concurrency))
+        self.progress = progress
+        self.transport, self.session = _transport(self.max_concurrency, connection_verify)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.resources: list[dict] = []
+        self.errors: list[dict] = []
+        self.in_scope: set[str] = set()
+        self._seen: set[tuple[str, str]] = set()
+        self._queue: deque[_Task] = deque()
+        self._pending: Counter = Counter()
+        self._counts: dict[str, Counter] = {}
+        self._errs: Counter = Counter()
+        self._started: dict[str, float] = {}
+        self._principals: set[str] = set()
+        self._assignments: list[tuple[str, str]] = []   # (principalId, roleDefinitionId)
+        self.calls_done = self.calls_total = 0
+
+    # -- clients --------------------------------------------------------------------------------------------
+    def client(self, path: str, sub: str):
+        key = (path, sub if path != SUBS else "")
+        with self._lock:
+            cl = self._clients.get(key)
+            if cl is None:
+                module, cls = path.split(":")
+                klass = getattr(importlib.import_module(module), cls)
+                kw = dict(base_url=self.arm, credential_scopes=[self.scope], transport=self.transport,
+                          policies=_policies(self.credential, self.scope))
+                cl = klass(self.credential, **kw) if path == SUBS else klass(self.credential, subscription_id=sub, **kw)
+                self._clients[key] = cl
+            return cl
+
+    # -- one call ---------------------------------------------------------------------------------------------
+    def run(self, task: _Task) -> tuple[list, dict | None]:
+        from azure.core.exceptions import AzureError, HttpResponseError
+
+        c, objs, bad = task.c, [], []
+
+        def hook(response) -> None:
+            if response.http_response.status_code != 200:
+                return
+            body = response.context.get("deserialized_data")
+            if c.single:
+                (objs.append(body) if isinstance(body, dict) else bad.append("the answer is not a JSON object"))
+            elif isinstance(body, dict) and isinstance(body.get("value"), list):
+                objs.extend(body["value"])
+            else:
+                bad.append("the answer has no 'value' list")
+
+        scope = f"/subscriptions/{task.subject}" if c.level == "subscription" else task.subject
+        try:
+            kw = self._kwargs(task)
+            op = self.client(c.client, task.client_sub)
+            for attr in c.call.split("."):
+                op = getattr(op, attr)
+            result = op(raw_response_hook=hook, **kw)
+            if not c.single:
+                for page in result.by_page():
+                    for _ in page:
+                        pass
+                    if c.first_page:
+                        break
+        except HttpResponseError as exc:
+            if exc.status_code == 404 and c.single:
+                return [], None  # gone between list and get, or a reference to nothing
+            status = exc.status_code if exc.status_code is not None else None
+            return [], _error(scope, status, f"{c.call}: {_short(exc)}", c.type)
+        except AzureError as exc:  # connection errors, timeouts, retries exhausted
+            return [], _error(scope, None, f"{c.call}: {type(exc).__name__}: {_short(exc)}", c.type)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body the SDK could not read
+            return [], _error(scope, None, f"{c.call}: malformed answer: {type(exc).__name__}: {_short(exc)}", c.type)
+        if bad:
+            return [], _error(scope, 200, f"{c.call}: malformed answer: {bad[0]}", c.type)
+        return objs, None
+
+    def _kwargs(self, task: _Task) -> dict:
+        c = task.c
+        kw = dict(c.kwargs() if callable(c.kwargs) else c.kwargs)
+        if c.level == "subscription" and c.name == "subscription":
+            kw["subscription_id"] = task.subject
+        if c.id_kw:
+            kw[c.id_kw] = task.subject.lstrip("/")
+        if c.names:
+            _, rg, names = _parts(task.subject)
+            values = [rg, *names]
+            if len(values) < len(c.names) or not all(values[:len(c.names)]):
+                raise ValueError(f"cannot read {c.type} names from id {task.subject!r}")
+            kw.update(zip(c.names, values))
+        return kw
+
+    # -- scheduling ---------------------------------------------------------------------------------------------
+    def add(self, name: str, subject: str, group: str, client_sub: str | None = None) -> None:
+        key = (name, subject.lower())
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        sub = client_sub or (subject if COLLECTORS[name].level == "subscription" else _parts(subject)[0])
+        self._queue.append(_Task(COLLECTORS[name], subject, sub, group))
+        self._pending[group] += 1
+        self.calls_total += 1
+
+    def drain(self) -> None:
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="collect") as pool:
+            running: dict = {}
+            while self._queue or running:
+                while self._queue:
+                    t = self._queue.popleft()
+                    self._started.setdefault(t.group, time.monotonic())
+                    running[pool.submit(self.run, t)] = t
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t = running.pop(fut)
+                    objs, err = fut.result()
+                    self.accept(t, objs, err)
+
+    def accept(self, t: _Task, objs: list, err: dict | None) -> None:
+        self.calls_done += 1
+        counts = self._counts.setdefault(t.group, Counter())
+        if err:
+            self.errors.append(err)
+            self._errs[t.group] += 1
+            _LOG.debug("%s %s: error %s", t.c.name, t.subject, err["status"])
+        else:
+            objs = self.follow(t, objs)
+            self.resources.extend(objs)
+            counts[t.c.type] += len(objs)
+            _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
+        self._pending[t.group] -= 1
+        if self.progress is not None:
+            self.progress.call_done(self.calls_done, self.calls_total)
+            if self._pending[t.group] == 0 and t.group in self.in_scope:
+                self.progress.subscription_done(t.group, counts, self._errs[t.group],
+                                                time.monotonic() - self._started.get(t.group, time.monotonic()))
+
+    def out_of_scope(self, rid: Any) -> bool:
+        return isinstance(rid, str) and bool(_sub_of(rid)) and _sub_of(rid) not in self.in_scope
+
+    def follow(self, t: _Task, objs: list) -> list:
+        """Queue the calls a result leads to; returns the objects to keep."""
+        name, g = t.c.name, t.group
+        if name == "vaults":
+            for v in objs:
+                vid = _get(v, "id")
+                if not isinstance(vid, str):
+                    continue
+                principal = _get(v, "identity", "principalId")
+                if isinstance(principal, str):
+                    self._principals.add(principal.lower())
+                backup, refs = _backup_vault_refs(v)
+                if backup:
+                    self.add("storage_config", vid, g)
+                    self.add("activity_log", t.subject, g)
+                    for pe in refs:
+                        if self.out_of_scope(pe):
+                            self.add("private_endpoint", pe, g)
+                else:
+                    self.add("protected_items", vid, g)
+        elif name in ("private_endpoints", "private_endpoint"):
+            for pe in objs:
+                pid, targets = _get(pe, "id"), _pe_backup_targets(pe)
+                if not isinstance(pid, str) or not targets:
+                    continue
+                self.add("zone_groups", pid, g)
+                for vault in targets:  # PE-side connections the vault side may not show
+                    if not self.out_of_scope(vault):
+                        self.add("storage_config", vault, g)
+                        self.add("activity_log", _sub_of(vault), g, client_sub=_sub_of(vault))
+                for nic in _list(_get(pe, "properties", "networkInterfaces")):
+                    if self.out_of_scope(_get(nic, "id")):
+                        self.add("network_interface", nic["id"], g)
+                vnet = _vnet_of(_get(pe, "properties", "subnet", "id"))
+                if self.out_of_scope(vnet):
+                    self.add("virtual_network", vnet, g)
+        elif name == "zone_groups":
+            for zg in objs:
+                for cfg in _list(_get(zg, "properties", "privateDnsZoneConfigs")):
+                    zid = _get(cfg, "properties", "privateDnsZoneId")
+                    if self.out_of_scope(zid):
+                        self.add("private_dns_zone", zid, g)
+        elif name in ("private_dns_zones", "private_dns_zone"):
+            for z in objs:
+                if isinstance(_get(z, "id"), str):
+                    self.add("a_records", z["id"], g)
+                    self.add("vnet_links", z["id"], g)
+        elif name == "role_assignments":
+            for ra in objs:
+                p, rd = _get(ra, "properties", "principalId"), _get(ra, "properties", "roleDefinitionId")
+                if isinstance(p, str) and isinstance(rd, str):
+                    self._assignments.append((p.lower(), rd))
+        elif name == "activity_log":
+            return [_trim_event(e) for e in objs if _is_register_event(e)]
+        elif name == "role_definition":
+            return [d for d in objs if str(_get(d, "properties", "type") or "").lower() == "customrole"]
+        return objs
+
+    def role_definitions(self) -> None:
+        """Custom roles referenced by assignments of vault principals (built-in GUIDs are known)."""
+        anysub = next(iter(sorted(self.in_scope)), "")
+        for principal, rd in self._assignments:
+            if principal in self._principals and rd.rstrip("/").rsplit("/", 1)[-1].lower() not in BUILTIN_ROLES:
+                self.add("role_definition", rd, "", client_sub=_sub_of(rd) or anysub)
+
+
+def _short(exc: Exception, limit: int = 400) -> str:
+    msg = getattr(exc, "message", None) or str(exc)
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= limit else msg[:limit] + "..."
+
+
+def _error(scope: str, status: Any, message: str, *types: str) -> dict:
+    return {"scope": scope, "status": status, "message": message, "types": list(types)}
+
+
+def _select(listed: list[dict], wanted: list[str] | None) -> tuple[list[dict], list[str]]:
+    """The subscriptions to read (by id or display name, case-insensitive) and the ids to GET that no listing
+    showed. Raises CollectError for a name that matches nothing."""
+    if not wanted:
+        return listed, []
+    by_key: dict[str, dict] = {}
+    for s in listed:
+        for k in (s.get("subscriptionId"), s.get("displayName")):
+            if isinstance(k, str):
+                by_key.setdefault(k.lower(), s)
+    chosen, missing = [], []
+    for w in wanted:
+        s = by_key.get(w.strip().lower())
+        if s is not None:
+            if s not in chosen:
+                chosen.append(s)
+        elif _looks_like_guid(w):
+            missing.append(w.strip())
+        else:
+            raise CollectError(f"--subscription: no subscription named or numbered {w!r} among the "
+                               f"{len(listed)} this credential can list")
+    return chosen, missing
+
+
+def _looks_like_guid(s: str) -> bool:
+    import re
+    return re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", s.strip()) is not None
+
+
+def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint: str | None, cloud: str = "public",
+                   max_concurrency: int = 8, progress=None, connection_verify=None) -> dict:
+    """Read the estate of ``subscriptions`` (ids or display names; None: every subscription the credential can
+    list) and return ``{"resources", "errors", "collected_at", "collected_types"}`` (see the module doc)."""
+    if cloud not in CLOUDS:
+        raise CollectError(f"--cloud: unknown cloud {cloud!r} (choose from {', '.join(CLOUDS)})")
+    arm = arm_endpoint or default_arm_endpoint(cloud)
+    collected_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    en = _Enumerator(credential, arm, CLOUDS[cloud]["scope"], max_concurrency, progress, connection_verify)
+    try:
+        listed, err = en.run(_Task(COLLECTORS["subscriptions"], "", "", ""))
+        if err:
+            err["scope"] = ""
+            en.errors.append(err)
+            if not subscriptions:
+                return _result(en, collected_at)
+        listed = [s for s in listed if isinstance(s, dict) and isinstance(s.get("subscriptionId"), str)]
+        chosen, missing = _select(listed, subscriptions)
+        subs = [s["subscriptionId"] for s in chosen] + missing
+        en.in_scope = {s.lower() for s in subs}
+        en.resources.extend(chosen)
+        if progress is not None:
+            progress.start({s["subscriptionId"].lower(): s.get("displayName") or "" for s in chosen}
+                           | {m.lower(): "" for m in missing})
+        for sub in missing:
+            en.add("subscription", sub, sub.lower())
+        for sub in subs:
+            for c in COLLECTORS.values():
+                if c.level == "subscription" and c.name not in ("subscription", "activity_log"):
+                    en.add(c.name, sub, sub.lower())
+        en.drain()
+        en.role_definitions()
+        en.drain()
+        return _result(en, collected_at)
+    finally:
+        if progress is not None:
+            progress.close()
+        en.session.close()
+
+
+def _result(en: _Enumerator, collected_at: str) -> dict:
+    en.resources.sort(key=lambda o: str(_get(o, "id") or "").lower())
+    en.errors.sort(key=lambda e: (e["scope"].lower(), e["types"]))
+    return {"resources": en.resources, "errors": en.errors, "collected_at": collected_at,
+            "collected_types": COLLECTED_TYPES}
+
+
+__all__ = ["CLOUDS", "COLLECTORS", "Collector", "CollectError", "Progress", "SharedCredential", "build_credential",
+           "collect_estate", "default_arm_endpoint"]
+

@@ -1,0 +1,332 @@
+"""Seeded synthetic estates with planted defects and their exact expected findings.
+
+``Synth`` builds realistic Azure Backup private-endpoint estates out of :mod:`estate`'s ARM objects: v1 vaults (the
+seed's experience: storage endpoints ``<pe>_ecs…_blob``/``_queue`` created by the vault identity, zones in the
+vault's subscription), v2 vaults (storage FQDNs on the vault's own endpoint, zones in a hub subscription), and vaults
+without endpoints. Each defect is planted so that exactly one (rule, subject) becomes NonCompliant, and ``expected``
+records it: the ground truth the demo test, the rule tests and the benchmark compare the auditor against.
+
+    python tests/synth.py demo > auditor/data/demo.json         # the built-in demo estate
+    python tests/synth.py --vaults 4000 --seed 7 > big.json      # a large estate (benchmarks)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import estate as E  # noqa: E402
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+GEO = {"westeurope": "we", "northeurope": "ne", "eastus": "eus"}
+V1_DEFECTS = ("public", "crr", "crr_flag", "no_identity", "moved_tenant", "pending", "failed", "storage_failed",
+              "small_subnet", "missing_record", "missing_storage_record", "stale", "unlinked", "foreign_zone_group",
+              "custom_dns", "missing_role", "many_pes")
+V2_DEFECTS = ("public", "pending", "failed", "missing_record", "stale", "unlinked", "crr", "moved_tenant")
+
+
+class Synth:
+    def __init__(self, seed: int = 1, tenant: str = "72f988bf-86f1-41af-91ab-2d7cd011db47"):
+        self.rng = random.Random(seed)
+        self.tenant = tenant
+        self.objects: list[dict] = []
+        self.expected: set[tuple[str, str]] = set()
+        self.subs: dict[str, dict] = {}
+        self.net_index = 0
+
+    # ------------------------------------------------------------------ helpers
+    def guid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def add(self, *objs: dict) -> None:
+        self.objects.extend(objs)
+
+    def expect(self, rule: str, rid: str) -> None:
+        self.expected.add((rule, rid.lower()))
+
+    def subscription(self, name: str, *, registered: str = "Registered", hub: bool = False) -> str:
+        sub = self.guid()
+        self.subs[sub] = {"zones": {}, "name": name, "registered": registered, "vault_dates": [], "pe_vault": False,
+                          "events": []}
+        self.add(E.subscription(sub, self.tenant, name), E.provider(sub, registered))
+        if registered.lower() != "registered":
+            self.subs[sub]["unregistered"] = True
+        return sub
+
+    def zone(self, sub: str, name: str) -> str:
+        zones = self.subs[sub]["zones"]
+        if name not in zones:
+            z = E.zone(sub, "rg-private-dns", name)
+            zones[name] = z["id"]
+            self.add(z)
+        return zones[name]
+
+    def link(self, zone_id: str, vnet_id: str) -> None:
+        self.add(E.vnet_link(zone_id, f"link-{vnet_id.rsplit('/', 1)[-1]}", vnet_id))
+
+    def network(self, sub: str, rg: str, name: str, prefix_len: int, dns: list[str] | None, nic_ipcs: list[str]):
+        self.net_index += 1
+        a, b = divmod(self.net_index, 250)
+        base = f"10.{a % 250}.{b}.0"
+        prefix = f"{base}/{prefix_len}"
+        vid = f"{E.rg_id(sub, rg)}/providers/Microsoft.Network/virtualNetworks/{name}"
+        snid = f"{vid}/subnets/snet-pe"
+        return vid, snid, prefix, (lambda cfgs: E.vnet(sub, rg, name, prefix=f"{base}/24",
+                                                       subnets=[("snet-pe", prefix, cfgs)], dns_servers=dns))
+
+    # ------------------------------------------------------------------ vaults
+    def v1_vault(self, sub: str, name: str, defects: set[str] = frozenset(), *, location: str = "westeurope",
+                 created: str = "2023-03-01T10:00:00Z", hub: str | None = None) -> str:
+        geo = GEO[location]
+        rg, net_rg = f"rg-{name}", f"rg-net-{name}"
+        dns = ["10.200.0.4", "10.200.0.5"] if "custom_dns" in defects else None
+        vnet_id, snet, prefix, make_vnet = self.network(sub, net_rg, f"vnet-{name}",
+                                                        28 if "small_subnet" in defects else 26, dns, [])
+        ips = E.hosts(prefix)
+        vid = f"{E.rg_id(sub, rg)}/providers/Microsoft.RecoveryServices/vaults/{name}"
+        pe_name = f"pe-{name}"
+        pid = E.pe_id(sub, rg, pe_name)
+        conns = [E.vault_connection(vid, pid, status="Pending" if "pending" in defects else "Approved")]
+        if "many_pes" in defects:
+            for i in range(11):
+                other = E.pe_id(sub, f"rg-asr-{name}", f"pe-asr-{i}")
+                conns.append(E.vault_connection(vid, other, group="AzureSiteRecovery"))
+        principal = self.guid()
+        v = E.vault(sub, rg, name, location=location, pna="Enabled" if "public" in defects else "Disabled",
+                    identity=None if "no_identity" in defects else "SystemAssigned", principal=principal,
+                    tenant=self.guid() if "moved_tenant" in defects else self.tenant, connections=conns,
+                    crr="Enabled" if "crr" in defects else "Disabled", created=created)
+        self.add(v)
+        self.subs[sub]["vault_dates"].append(created)
+        self.subs[sub]["pe_vault"] = True
+        self.add(E.storage_config(vid, True if "crr_flag" in defects else False))
+        vguid = self.guid()
+        backup_fqdns = [(f"{vguid}-ab-pod01-{svc}.privatelink.{geo}.backup.windowsazure.com", next(ips))
+                        for svc in ("fc1", "ecs1", "id1", "prot1", "rec2")]
+        nic_cfgs = []
+        pe = E.private_endpoint(sub, rg, pe_name, subnet_id=snet, target=vid, fqdns=backup_fqdns,
+                                provisioning="Failed" if "failed" in defects else "Succeeded", location=location)
+        n = E.nic(sub, rg, f"{pe_name}.nic.{vguid[:8]}", subnet_id=snet, pe=pid,
+                  ips=[(ip, [f]) for f, ip in backup_fqdns])
+        pe["properties"]["networkInterfaces"] = [{"id": n["id"]}]
+        nic_cfgs += [c["id"] for c in n["properties"]["ipConfigurations"]]
+        self.add(pe, n)
+        bzone = self.zone(sub, f"privatelink.{geo}.backup.windowsazure.com")
+        if "unlinked" not in defects:
+            self.link(bzone, vnet_id)
+        for i, (f, ip) in enumerate(backup_fqdns):
+            if i == 0 and "missing_record" in defects:
+                continue
+            self.add(E.a_record(bzone, f.split(".privatelink.")[0], ["10.254.254.254"] if i == 1 and "stale" in defects else [ip]))
+        # storage endpoints the vault identity created
+        storage = []
+        for kind, svc in (("ecs", "blob"), ("ecs", "queue"), ("prot", "blob")):
+            acct = f"{kind}{self.rng.getrandbits(40):010x}"[:16]
+            sname = f"{pe_name}_{kind}{self.rng.getrandbits(32):08x}_{svc}"
+            sid = E.pe_id(sub, rg, sname)
+            ip = next(ips)
+            fq = f"{acct}.{svc}.core.windows.net"
+            failed = "storage_failed" in defects and not storage
+            spe = E.private_endpoint(sub, rg, sname, subnet_id=snet,
+                                     target=f"/subscriptions/{sub}/resourceGroups/rg-backup-storage/providers/"
+                                            f"Microsoft.Storage/storageAccounts/{acct}", group=svc, fqdns=[(fq, ip)],
+                                     provisioning="Failed" if failed else "Succeeded", location=location)
+            sn = E.nic(sub, rg, f"{sname}.nic", subnet_id=snet, pe=sid, ips=[(ip, [fq])])
+            spe["properties"]["networkInterfaces"] = [{"id": sn["id"]}]
+            nic_cfgs += [c["id"] for c in sn["properties"]["ipConfigurations"]]
+            self.add(spe, sn)
+            z = self.zone(sub, f"privatelink.{svc}.core.windows.net")
+            self.link(z, vnet_id)
+            if not ("missing_storage_record" in defects and svc == "queue"):
+                self.add(E.a_record(z, acct, [ip]))
+            elif True:
+                self.expect("DNS-002", sid)
+            if failed:
+                self.expect("PE-002", sid)
+            storage.append(sid)
+        self.add(make_vnet(nic_cfgs))
+        zg_zone = bzone
+        if "foreign_zone_group" in defects:
+            zg_zone = self.zone(hub, f"privatelink.{geo}.backup.windowsazure.com")
+        self.add(E.zone_group(pid, [zg_zone]))
+        if "no_identity" not in defects:
+            self.add(E.role_assignment(E.rg_id(sub, rg), principal, CONTRIBUTOR, sub=sub))
+            if "missing_role" not in defects:
+                self.add(E.role_assignment(vnet_id, principal, NETWORK_CONTRIBUTOR, sub=sub))
+            self.add(E.role_assignment(E.rg_id(sub, "rg-private-dns"), principal, DNS_ZONE_CONTRIBUTOR, sub=sub))
+        for d, rule, rid in (("public", "RSV-001", vid), ("crr", "RSV-003", vid), ("crr_flag", "RSV-003", vid),
+                             ("no_identity", "RSV-005", vid), ("moved_tenant", "RSV-006", vid),
+                             ("pending", "PE-001", pid), ("failed", "PE-002", pid), ("small_subnet", "PE-003", snet),
+                             ("stale", "DNS-003", pid), ("foreign_zone_group", "DNS-005", pid),
+                             ("custom_dns", "DNS-006", vnet_id), ("missing_role", "IAM-001", vid),
+                             ("many_pes", "RSV-004", vid)):
+            if d in defects:
+                self.expect(rule, rid)
+        if "custom_dns" not in defects:
+            if "missing_record" in defects:
+                self.expect("DNS-001", pid)
+            if "unlinked" in defects:
+                self.expect("DNS-004", pid)
+        return vid
+
+    def v2_vault(self, sub: str, name: str, hub: str, defects: set[str] = frozenset(), *,
+                 location: str = "westeurope", secondary: bool = False, created: str = "2024-06-01T09:00:00Z") -> str:
+        geo = GEO[location]
+        rg, net_rg = f"rg-{name}", f"rg-net-{name}"
+        vnet_id, snet, prefix, make_vnet = self.network(sub, net_rg, f"vnet-{name}", 26, None, [])
+        ips = E.hosts(prefix)
+        vid = f"{E.rg_id(sub, rg)}/providers/Microsoft.RecoveryServices/vaults/{name}"
+        pe_name = f"pe-{name}"
+        pid = E.pe_id(sub, rg, pe_name)
+        conns = [E.vault_connection(vid, pid, status="Pending" if "pending" in defects else "Approved")]
+        objs = []
+        if secondary:
+            sec_id = E.pe_id(sub, rg, f"{pe_name}-secondary")
+            conns.append(E.vault_connection(vid, sec_id, group="AzureBackup_secondary"))
+        v = E.vault(sub, rg, name, location=location, pna="Enabled" if "public" in defects else "Disabled",
+                    identity="SystemAssigned", principal=self.guid(),
+                    tenant=self.guid() if "moved_tenant" in defects else self.tenant,
+                    connections=conns, crr="Enabled" if ("crr" in defects or secondary) else "Disabled",
+                    created=created)
+        self.add(v)
+        self.subs[sub]["vault_dates"].append(created)
+        self.subs[sub]["pe_vault"] = True
+        self.add(E.storage_config(vid, None))
+        vguid = self.guid()
+        fqdns = [(f"{vguid}-ab-pod01-{svc}.privatelink.{geo}.backup.windowsazure.com", next(ips))
+                 for svc in ("fc1", "id1", "rec2")]
+        acct = f"zrs{self.rng.getrandbits(40):010x}"
+        fqdns += [(f"{acct}.blob.core.windows.net", next(ips)), (f"{acct}.queue.core.windows.net", next(ips))]
+        pe = E.private_endpoint(sub, rg, pe_name, subnet_id=snet, target=vid, fqdns=fqdns,
+                                provisioning="Failed" if "failed" in defects else "Succeeded", location=location)
+        n = E.nic(sub, rg, f"{pe_name}.nic.{vguid[:8]}", subnet_id=snet, pe=pid, ips=[(ip, [f]) for f, ip in fqdns])
+        pe["properties"]["networkInterfaces"] = [{"id": n["id"]}]
+        objs += [pe, n, make_vnet([c["id"] for c in n["properties"]["ipConfigurations"]])]
+        zones = []
+        for i, (f, ip) in enumerate(fqdns):
+            zname = f.split(".", 1)[1] if ".privatelink." not in f else f.split(".", 1)[1]
+            if not zname.startswith("privatelink."):
+                zname = "privatelink." + zname
+            z = self.zone(hub, zname)
+            if z not in zones:
+                zones.append(z)
+                if not ("unlinked" in defects and i == 0):
+                    self.link(z, vnet_id)
+            if i == 0 and "missing_record" in defects:
+                continue
+            objs.append(E.a_record(z, f.split(".")[0], ["10.254.254.253"] if i == 1 and "stale" in defects else [ip]))
+        objs.append(E.zone_group(pid, zones))
+        self.add(*objs)
+        for d, rule, rid in (("public", "RSV-001", vid), ("pending", "PE-001", pid), ("failed", "PE-002", pid),
+                             ("missing_record", "DNS-001", pid), ("stale", "DNS-003", pid),
+                             ("unlinked", "DNS-004", pid), ("moved_tenant", "RSV-006", vid)):
+            if d in defects:
+                self.expect(rule, rid)
+        if "crr" in defects and not secondary:
+            self.expect("RSV-003", vid)
+        return vid
+
+    def plain_vault(self, sub: str, name: str, *, protected: int = 0, created: str = "2022-01-10T08:00:00Z") -> str:
+        v = E.vault(sub, f"rg-{name}", name, pna=None, identity=None, created=created)
+        self.add(v)
+        self.subs[sub]["vault_dates"].append(created)
+        for i in range(protected):
+            self.add(E.protected_item(v["id"], f"vm-{name}-{i}"))
+        self.expect("RSV-002", v["id"])
+        if protected:
+            self.expect("RSV-007", v["id"])
+        return v["id"]
+
+    def reregistered(self, sub: str, when: str = "2026-10-02T12:00:00Z") -> None:
+        self.subs[sub]["events"].append(when)
+        self.add(E.register_event(sub, when))
+
+    def finish(self) -> None:
+        """Subscription-level truths (SUB-001, SUB-002), once every vault is in."""
+        for sub, s in self.subs.items():
+            prov = f"/subscriptions/{sub}/providers/Microsoft.RecoveryServices"
+            if s.get("unregistered") and s["vault_dates"]:
+                self.expect("SUB-001", prov)
+            if s["pe_vault"] and min(s["vault_dates"]) < "2020-05-01" and not any(e >= "2020-05-01" for e in s["events"]):
+                self.expect("SUB-002", prov)
+
+
+def demo() -> Synth:
+    """The built-in demo estate: three subscriptions, 20 vaults, every rule NonCompliant and Compliant somewhere."""
+    s = Synth(seed=2026)
+    prod = s.subscription("contoso-prod")
+    dev = s.subscription("contoso-dev", registered="Registering")
+    hub = s.subscription("contoso-connectivity-hub")
+    s.v1_vault(prod, "rsv-prod-sql-01")                                   # clean v1
+    s.v1_vault(prod, "rsv-prod-sap-01", {"public"})
+    s.v1_vault(prod, "rsv-prod-sql-02", {"crr"})
+    s.v1_vault(prod, "rsv-prod-mars-01", {"no_identity"}, created="2019-11-04T09:30:00Z")
+    s.v1_vault(prod, "rsv-prod-dpm-01", {"moved_tenant"})
+    s.v1_vault(prod, "rsv-prod-sql-03", {"pending", "small_subnet"})
+    s.v1_vault(prod, "rsv-prod-hana-01", {"failed", "storage_failed"})
+    s.v1_vault(prod, "rsv-prod-sql-04", {"missing_record", "missing_storage_record"})
+    s.v1_vault(prod, "rsv-prod-sql-05", {"stale", "unlinked"})
+    s.v1_vault(prod, "rsv-prod-sql-06", {"foreign_zone_group"}, hub=hub)
+    s.v1_vault(prod, "rsv-prod-sql-07", {"custom_dns"})
+    s.v1_vault(prod, "rsv-prod-sql-08", {"missing_role", "many_pes"})
+    s.plain_vault(prod, "rsv-prod-vm-01", protected=3)
+    s.v2_vault(prod, "rsv-prod-v2-01", hub)                               # clean v2, zones in the hub subscription
+    s.v2_vault(prod, "rsv-prod-v2-02", hub, secondary=True)               # CRR through AzureBackup_secondary
+    s.v2_vault(prod, "rsv-prod-v2-03", hub, {"public", "stale"})
+    s.v1_vault(dev, "rsv-dev-sql-01", {"crr_flag"}, created="2019-06-20T14:00:00Z")
+    s.v1_vault(dev, "rsv-dev-sql-02")
+    s.plain_vault(dev, "rsv-dev-files-01")
+    s.v1_vault(hub, "rsv-hub-mars-01", created="2018-02-02T10:00:00Z")
+    s.reregistered(hub, "2026-09-14T07:12:00Z")
+    s.finish()
+    return s
+
+
+def large(vaults: int, seed: int = 7, subs: int = 20, defect_rate: float = 0.15) -> Synth:
+    """A large estate: ``vaults`` vaults over ``subs`` subscriptions, a share of them with one random defect."""
+    s = Synth(seed=seed)
+    sub_ids = [s.subscription(f"sub-{i:03d}", registered="NotRegistered" if i % 17 == 5 else "Registered")
+               for i in range(subs)]
+    hub = s.subscription("hub")
+    for i in range(vaults):
+        sub = sub_ids[i % subs]
+        r = s.rng.random()
+        defect = set()
+        kind = s.rng.random()
+        if kind < 0.1:
+            s.plain_vault(sub, f"rsv-{i:05d}", protected=s.rng.choice([0, 2]))
+            continue
+        if r < defect_rate:
+            pool = V2_DEFECTS if kind > 0.75 else V1_DEFECTS
+            defect = {s.rng.choice(pool)}
+        if kind > 0.75:
+            s.v2_vault(sub, f"rsv-{i:05d}", hub, defect)
+        else:
+            created = "2019-05-01T00:00:00Z" if i % 97 == 3 else "2023-01-01T00:00:00Z"
+            s.v1_vault(sub, f"rsv-{i:05d}", defect, hub=hub, created=created)
+    s.finish()
+    return s
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=("demo", "large"), nargs="?", default="large")
+    p.add_argument("--vaults", type=int, default=100)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--expected", help="also write the expected NonCompliant (rule, id) pairs here")
+    a = p.parse_args()
+    s = demo() if a.what == "demo" else large(a.vaults, a.seed)
+    json.dump(s.objects, sys.stdout, indent=1 if a.what == "demo" else None)
+    sys.stdout.write("\n")
+    if a.expected:
+        Path(a.expected).write_text(json.dumps(sorted(s.expected), indent=0))
+
+
+if __name__ == "__main__":
+    main()
