@@ -11,7 +11,10 @@ from typing import Callable
 from . import ingest as I
 from .ingest import Malformed, _d, _l, _props, _ref, _s, _strs, id_parts, parent_id, vnet_of
 
+import re
+
 BACKUP_GROUPS = {"azurebackup", "azurebackup_secondary"}
+_VAULT_PREFIX = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.recoveryservices/vaults/[^/]+)")
 SECONDARY = "azurebackup_secondary"
 
 
@@ -73,9 +76,7 @@ def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = N
 
 
 def vault_pe_connection(t: Tables, raw: I.RawObject) -> None:
-    low = raw.id
-    i = low.find("/privateendpointconnections/")
-    _vault_connection(t, low[:i], raw.obj, raw.id)
+    _vault_connection(t, parent_id(raw.id, "privateEndpointConnections"), raw.obj, raw.id)
 
 
 def private_endpoint(t: Tables, raw: I.RawObject) -> None:
@@ -266,10 +267,10 @@ def storage_config(t: Tables, raw: I.RawObject) -> None:
 
 
 def protected_item(t: Tables, raw: I.RawObject) -> None:
-    low = raw.id
-    i = low.find("/vaults/")
-    j = low.find("/", i + len("/vaults/"))
-    t.protected_items.append(dict(vault_id=low[:j] if j > 0 else low, id=low))
+    m = _VAULT_PREFIX.match(raw.id)
+    if not m:
+        raise Malformed("protected item id names no Recovery Services vault")
+    t.protected_items.append(dict(vault_id=m.group(1), id=raw.id))
 
 
 EXTRACTORS: dict[str, Callable[[Tables, I.RawObject], None]] = {

@@ -88,7 +88,7 @@ def type_from_id(rid: str) -> str | None:
 def parent_id(rid: str, segment: str) -> str:
     """The id up to (excluding) ``/<segment>/`` (case-insensitive), lower-cased."""
     low = rid.lower()
-    i = low.find("/" + segment.lower() + "/")
+    i = low.rfind("/" + segment.lower() + "/")
     return low[:i] if i >= 0 else low
 
 
@@ -96,7 +96,7 @@ def vnet_of(subnet_id: str | None) -> str | None:
     if not subnet_id:
         return None
     low = subnet_id.lower()
-    i = low.find("/subnets/")
+    i = low.rfind("/subnets/")
     return low[:i] if i >= 0 else None
 
 
@@ -129,7 +129,7 @@ def _l(obj: dict, key: str) -> list:
 
 def _d(obj: Any, key: str) -> dict:
     v = obj.get(key) if isinstance(obj, dict) else None
-    if v is None:
+    if v is None or v == "":  # Resource Graph prints absent objects as null or ""
         return {}
     if isinstance(v, dict):
         return v
