@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline.policies import RetryPolicy
+
+from .ingest import InputError
 
 _LOG = logging.getLogger(__name__)
 
@@ -60,8 +63,9 @@ EVENT_FIELDS = ("id", "eventDataId", "operationId", "correlationId", "operationN
                 "resourceGroupName", "resourceProviderName", "caller", "level", "category", "eventName")
 
 
-class CollectError(Exception):
-    """A problem with the request itself (e.g. a --subscription that matches nothing): exit 2."""
+class CollectError(InputError):
+    """A live run that cannot start: a --subscription that matches nothing, an unknown cloud, no credential that
+    works. One line, exit 2 (an :class:`~auditor.ingest.InputError`, which the CLI already reports that way)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -400,6 +404,7 @@ class _Enumerator:
         self.errors: list[dict] = []
         self.in_scope: set[str] = set()
         self._seen: set[tuple[str, str]] = set()
+        self._ids: set[str] = set()
         self._queue: deque[_Task] = deque()
         self._pending: Counter = Counter()
         self._counts: dict[str, Counter] = {}
@@ -425,7 +430,7 @@ class _Enumerator:
 
     # -- one call ---------------------------------------------------------------------------------------------
     def run(self, task: _Task) -> tuple[list, dict | None]:
-        from azure.core.exceptions import AzureError, HttpResponseError
+        from azure.core.exceptions import AzureError, DecodeError, HttpResponseError
 
         c, objs, bad = task.c, [], []
 
@@ -453,6 +458,10 @@ class _Enumerator:
                         pass
                     if c.first_page:
                         break
+        except ClientAuthenticationError:
+            raise  # no token, or ARM refuses it: nothing can be read (collect_estate reports it once)
+        except DecodeError as exc:
+            return [], _error(scope, exc.status_code, f"{c.call}: malformed answer: {_short(exc)}", c.type)
         except HttpResponseError as exc:
             if exc.status_code == 404 and c.single:
                 return [], None  # gone between list and get, or a reference to nothing
@@ -514,7 +523,7 @@ class _Enumerator:
             self._errs[t.group] += 1
             _LOG.debug("%s %s: error %s", t.c.name, t.subject, err["status"])
         else:
-            objs = self.follow(t, objs)
+            objs = [o for o in self.follow(t, objs) if self._new(o)]
             self.resources.extend(objs)
             counts[t.c.type] += len(objs)
             _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
@@ -524,6 +533,17 @@ class _Enumerator:
             if self._pending[t.group] == 0 and t.group in self.in_scope:
                 self.progress.subscription_done(t.group, counts, self._errs[t.group],
                                                 time.monotonic() - self._started.get(t.group, time.monotonic()))
+
+    def _new(self, obj: Any) -> bool:
+        """False for an object already collected (e.g. a management-group role assignment that every
+        subscription's listing shows)."""
+        rid = _get(obj, "id")
+        if not isinstance(rid, str):
+            return True
+        if rid.lower() in self._ids:
+            return False
+        self._ids.add(rid.lower())
+        return True
 
     def out_of_scope(self, rid: Any) -> bool:
         return isinstance(rid, str) and bool(_sub_of(rid)) and _sub_of(rid) not in self.in_scope
@@ -653,7 +673,7 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         chosen, missing = _select(listed, subscriptions)
         subs = [s["subscriptionId"] for s in chosen] + missing
         en.in_scope = {s.lower() for s in subs}
-        en.resources.extend(chosen)
+        en.resources.extend(s for s in chosen if en._new(s))
         if progress is not None:
             progress.start({s["subscriptionId"].lower(): s.get("displayName") or "" for s in chosen}
                            | {m.lower(): "" for m in missing})
@@ -667,6 +687,8 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         en.role_definitions()
         en.drain()
         return _result(en, collected_at)
+    except ClientAuthenticationError as exc:
+        raise CollectError(f"cannot authenticate to {arm}: {_short(exc, 300)}") from None
     finally:
         if progress is not None:
             progress.close()

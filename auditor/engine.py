@@ -156,7 +156,8 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
 
     for alternatives in rule.needs:
         if not any(t in m.present for t in alternatives):
-            scope_rows = applies | (ref if rule.subject in REF_ERROR_VIEWS else False)
+            cand = applies if rule.candidates is None else _series(rule.candidates(view, params), idx).astype(bool)
+            scope_rows = cand | (ref if rule.subject in REF_ERROR_VIEWS else False)
             what = " or ".join(TYPE_LABELS.get(t, t) for t in alternatives)
             state = np.where(scope_rows, "Error", state)
             msg = np.where(scope_rows, f"no {what} in the input", msg)

@@ -54,16 +54,25 @@ def frame(rows: list[dict], name: str) -> pd.DataFrame:
         {c: pd.Series(dtype=object) for c in COLUMNS[name]})
 
 
+def _txt(s: pd.Series) -> pd.Series:
+    """Strings, '' for missing, object dtype even when empty (so .str works on an empty estate)."""
+    return s.astype(object).where(s.notna(), "")
+
+
 def _sub_of(ids: pd.Series) -> pd.Series:
-    return ids.str.extract(r"^/subscriptions/([^/]+)", expand=False).fillna("")
+    return _txt(ids).str.extract(r"^/subscriptions/([^/]+)", expand=False).fillna("")
+
+
+def _rg_of(ids: pd.Series) -> pd.Series:
+    return _txt(ids).str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
 
 
 def _rg_id(ids: pd.Series) -> pd.Series:
-    return ids.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", expand=False)
+    return _txt(ids).str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", expand=False)
 
 
 def _last(ids: pd.Series) -> pd.Series:
-    return ids.str.rsplit("/", n=1).str[-1]
+    return _txt(ids).str.rsplit("/", n=1).str[-1]
 
 
 def _tuples(s: pd.Series) -> pd.Series:
@@ -72,9 +81,11 @@ def _tuples(s: pd.Series) -> pd.Series:
 
 def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
     """Group ``col`` by ``key`` into sorted tuples of distinct non-null values."""
-    if df.empty:
-        return pd.Series(dtype=object, name=name or col)
     d = df[df[col].notna()]
+    if d.empty:
+        keys = key if isinstance(key, list) else [key]
+        index = pd.MultiIndex.from_arrays([[]] * len(keys), names=keys) if len(keys) > 1 else pd.Index([], name=key)
+        return pd.Series([], index=index, dtype=object, name=name or col)
     return d.groupby(key, sort=False)[col].agg(lambda s: tuple(sorted(set(s)))).rename(name or col)
 
 
@@ -173,7 +184,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["rid"] = ep["rid"].where(ep["rid"].notna(), ep["id"])
     ep["name"] = ep["name"].where(ep["name"].notna(), _last(ep["id"]))
     ep["sub"] = _sub_of(ep["id"])
-    ep["rg"] = ep["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    ep["rg"] = _rg_of(ep["id"])
     ep = ep.join(backup_pe_vaults, on="id")
     ep["vault_ids"] = _tuples(ep["vault_ids"])
     ep["backup"] = ep["vault_ids"].map(len) > 0
@@ -293,7 +304,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vaults["rid"] = vaults["rid"].where(vaults["rid"].notna(), vaults["id"])
     vaults["name"] = vaults["name"].where(vaults["name"].notna(), _last(vaults["id"]))
     vaults["sub"] = _sub_of(vaults["id"])
-    vaults["rg"] = vaults["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    vaults["rg"] = _rg_of(vaults["id"])
     allc = conns.drop_duplicates(["vault_id", "pe_id", "secondary"])
     vb = bconn.drop_duplicates(["vault_id", "pe_id"])
     vaults["n_backup"] = vaults["id"].map(vb.groupby("vault_id").size()).fillna(0).astype(int)
@@ -381,7 +392,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     subnets["rid"] = subnets["id"]
     subnets["name"] = subnets["name"].where(subnets["name"].notna(), _last(subnets["id"]))
     subnets["sub"] = _sub_of(subnets["id"])
-    subnets["rg"] = subnets["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    subnets["rg"] = _rg_of(subnets["id"])
     subnets["deps"] = [(i,) + ((v,) if isinstance(v, str) else ()) + p for i, v, p in
                        zip(subnets["id"], subnets["vnet_id"], subnets["pe_ids"])]
     subnets["malformed"] = subnets["vnet_id"].isin(bad.get(I.VNET, set())) | subnets["id"].isin(bad.get(I.SUBNET, set()))
@@ -396,7 +407,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vn["rid"] = vn["rid"].where(vn["rid"].notna(), vn["id"])
     vn["name"] = vn["name"].where(vn["name"].notna(), _last(vn["id"]))
     vn["sub"] = _sub_of(vn["id"])
-    vn["rg"] = vn["id"].str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
+    vn["rg"] = _rg_of(vn["id"])
     vn["dns_servers"] = _tuples(vn["dns_servers"])
     hv = holders.explode("related_vaults")
     vn = vn.join(_agg_tuple(hv, "vnet_id", "related_vaults", "vault_ids"), on="id")
@@ -413,19 +424,19 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     rs = prov[prov["namespace"] == "microsoft.recoveryservices"].drop_duplicates("sub")
     vault_subs = vaults.dropna(subset=["sub"])
     psubs = sorted(set(vault_subs["sub"]) | set(rs["sub"]))
-    pv = pd.DataFrame({"sub": psubs})
+    pv = pd.DataFrame({"sub": pd.Series(psubs, dtype=object)})
     pv["id"] = "/subscriptions/" + pv["sub"] + "/providers/microsoft.recoveryservices"
     pv["rid"] = "/subscriptions/" + pv["sub"] + "/providers/Microsoft.RecoveryServices"
     pv["name"] = "Microsoft.RecoveryServices"
     pv["rg"] = ""
-    pv["state"] = pv["sub"].map(rs.set_index("sub")["state"])
+    pv["state"] = pv["sub"].map(rs.set_index("sub")["state"]).astype(object)
     pv["provider_in_input"] = pv["sub"].isin(set(rs["sub"]))
     by_sub = vaults.groupby("sub")
     pv["n_vaults"] = pv["sub"].map(by_sub.size()).fillna(0).astype(int)
     pv["n_pe_vaults"] = pv["sub"].map(by_sub["uses_pe"].sum()).fillna(0).astype(int)
     pv["oldest"] = pd.to_datetime(pv["sub"].map(by_sub["created_ts"].min().to_dict()), utc=True)
     pv["oldest_vault"] = pv["sub"].map(vaults.dropna(subset=["created_ts"]).sort_values("created_ts")
-                                        .drop_duplicates("sub").set_index("sub")["name"])
+                                        .drop_duplicates("sub").set_index("sub")["name"]).astype(object)
     ev = F["events"]
     ev = ev[(ev["op"] == "microsoft.recoveryservices/register/action") & (ev["status"] == "succeeded")]
     ev_ts = pd.to_datetime(ev["ts"], utc=True, errors="coerce", format="ISO8601")

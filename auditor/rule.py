@@ -47,6 +47,7 @@ class Rule:
     error: Pred | None = None         # rule-specific Error rows (a Series of messages, None where fine)
     reads: tuple[str, ...] = ()       # ARM types whose unreadable scopes make a row Error
     needs: tuple[tuple[str, ...], ...] = ()   # each inner tuple: at least one of these types must be in the input
+    candidates: Pred | None = None    # rows a missing needed type makes Error (default: the applicable rows)
     judges_references: bool = False   # evaluates subjects known only by reference (PE-001)
     params: dict = field(default_factory=dict)
     references: tuple[str, ...] = (DOC_URL,)

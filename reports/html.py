@@ -125,8 +125,26 @@ def _count_row(counts: Mapping[str, int]) -> dict[str, Any]:
             "pct": _fmt_pct(p), "pct_class": _pct_class(p)}
 
 
+#: longer values are shown in a scrolling box on screen (printed whole), so one 10k-character name
+#: cannot blow up a table; the full text stays in the page (search, copy, print).
+LONG = 400
+
+
+def _long(value: str) -> Markup | str:
+    if len(value) <= LONG:
+        return value
+    return Markup('<div class="lv">{}</div>').format(value)  # format() escapes the value
+
+
 def _last_segment(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+
+
+def _vault_name(vault_id: str) -> str:
+    i = vault_id.lower().find("/providers/microsoft.recoveryservices/vaults/")
+    if i >= 0:
+        return vault_id[i + len("/providers/microsoft.recoveryservices/vaults/"):].split("/", 1)[0] or vault_id
+    return _last_segment(vault_id)
 
 
 # short per-row class names keep 20k-row tables lean (see report.css)
@@ -230,7 +248,7 @@ def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool)
         rows = _chain_rows(ch, resolve_used)
         vault_id = clean_text(ch.get("vault_id"))
         out.append({"vault_id": vault_id,
-                    "vault_name": clean_text(ch.get("vault_name")) or _last_segment(vault_id),
+                    "vault_name": clean_text(ch.get("vault_name")) or _vault_name(vault_id),
                     "subscription_id": clean_text(ch.get("subscription_id")),
                     "experience": clean_text(ch.get("experience")),
                     "rows": rows,
@@ -250,6 +268,7 @@ def _env() -> Environment:
                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         _ENV.filters["sevc"] = _sev_class
         _ENV.filters["statec"] = _state_class
+        _ENV.filters["long"] = _long
     return _ENV
 
 
@@ -274,12 +293,15 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     state_counts: dict[str, int] = {}
     if "compliance_state" in df.columns:
         state_counts = {str(k): int(v) for k, v in df["compliance_state"].value_counts(dropna=False).items()}
-    summary = meta.get("summary") if isinstance(meta.get("summary"), Mapping) else {}
-    pct = summary.get("compliance_pct", "absent") if summary else "absent"
-    if pct == "absent" or not (pct is None or isinstance(pct, (int, float))):
+    # computed from the frame (exact, so a non-compliant estate never shows a rounded-up 100%); the
+    # engine's summary is used only when the frame carries no states
+    if state_counts:
         pct = _pct(state_counts)
-    elif isinstance(pct, float) and math.isnan(pct):
-        pct = None
+    else:
+        summary = meta.get("summary") if isinstance(meta.get("summary"), Mapping) else {}
+        pct = summary.get("compliance_pct")
+        if not isinstance(pct, (int, float)) or isinstance(pct, bool) or (isinstance(pct, float) and math.isnan(pct)):
+            pct = None
     sev_counts: dict[str, int] = {}
     if {"compliance_state", "severity"} <= set(df.columns):
         nc = df.loc[df["compliance_state"] == "NonCompliant", "severity"]
@@ -319,7 +341,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     vaults = []
     for k, c in sorted(_group_counts(df, "vault_id").items(), key=lambda kv: str(kv[0]).lower()):
         vid = clean_text(k)
-        vaults.append({"key": vid or "(no vault)", "name": _last_segment(vid) if vid else "(no vault)",
+        vaults.append({"key": vid or "(no vault)", "name": _vault_name(vid) if vid else "(no vault)",
                        "sub": vid.split("/")[2] if vid.lower().startswith("/subscriptions/") and vid.count("/") >= 2
                        else "", **_count_row(c)})
 

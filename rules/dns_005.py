@@ -20,6 +20,7 @@ RULE = Rule(
     not_applicable=lambda e, p: (e["backup"] & e["v2"]).map(
         {True: "v2 experience: zones may live in other subscriptions",
          False: "not a backup private endpoint with a private DNS zone group"}),
+    candidates=lambda e, p: e["backup"] & e["in_input"] & ~e["v2"],
     reads=(I.PRIVATE_ENDPOINT, I.ZONE_GROUP, I.VAULT, I.NIC),
     needs=((I.ZONE_GROUP,),),
 )

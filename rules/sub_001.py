@@ -16,6 +16,7 @@ RULE = Rule(
                          + " vault(s) in subscription " + r["sub"],
     not_applicable=lambda r, p: (r["n_vaults"] > 0).map({True: "the provider is not in the input",
                                                          False: "the subscription holds no vault"}),
+    candidates=lambda r, p: r["n_vaults"] > 0,
     reads=(I.PROVIDER, I.VAULT),
     needs=((I.PROVIDER,),),
 )

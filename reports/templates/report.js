@@ -20,7 +20,7 @@
 
   function cellText(row, i) {
     var c = row.cells[i];
-    return c ? c.textContent : "";
+    return c ? c.textContent.trim() : "";
   }
 
   function apply() {

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from conftest import HOSTILE, make_chains, make_findings, make_meta
+from .builders import HOSTILE, make_chains, make_findings, make_meta
 
 from auditor.reports.html import clean_text, render_html, write_html
 

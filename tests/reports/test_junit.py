@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
-from conftest import HOSTILE, make_findings, make_meta
+from .builders import HOSTILE, make_findings, make_meta
 
 from auditor.reports.junit import write_junit
 

@@ -6,7 +6,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import make_big_findings, make_meta
+from .builders import make_big_findings, make_meta
 
 from auditor.reports.html import write_html
 from auditor.reports.junit import write_junit
