@@ -201,7 +201,7 @@ def _iter_files(path: Path) -> Iterator[Path]:
         if not os.access(path, os.R_OK | os.X_OK):
             raise InputError(f"{path}: cannot read directory: permission denied")
         for p in entries:
-            if p.is_file():
+            if not p.is_dir():  # a dangling link or unreadable entry is reported, not skipped
                 yield p
     elif path.exists():
         yield path

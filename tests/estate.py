@@ -12,6 +12,10 @@ import uuid
 NET = "Microsoft.Network"
 
 
+def _etag(seed: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+
+
 def rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
 
@@ -60,7 +64,7 @@ def vault(sub: str, rg: str, name: str, *, location: str = "westeurope", pna: st
 
 def vault_connection(vault_id: str, pe_id: str, *, group: str = "AzureBackup", status: str = "Approved") -> dict:
     pe_name = pe_id.rsplit("/", 1)[-1]
-    return {"id": f"{vault_id}/privateEndpointConnections/{pe_name}.{abs(hash(pe_id)) % 10**18}.backup."
+    return {"id": f"{vault_id}/privateEndpointConnections/{pe_name}.{int(uuid.uuid5(uuid.NAMESPACE_URL, vault_id + pe_id)) % 10**18}.backup."
                   f"{uuid.uuid5(uuid.NAMESPACE_URL, pe_id)}",
             "properties": {"groupIds": [group], "privateEndpoint": {"id": pe_id},
                            "privateLinkServiceConnectionState": {"description": "None", "actionsRequired": "None",
@@ -125,7 +129,7 @@ def vnet(sub: str, rg: str, name: str, *, prefix: str, subnets: list[tuple[str, 
 
 def zone(sub: str, rg: str, name: str, records: int = 0, links: int = 0) -> dict:
     return {"id": f"{rg_id(sub, rg)}/providers/{NET}/privateDnsZones/{name}", "name": name,
-            "type": f"{NET}/privateDnsZones", "location": "global", "etag": str(uuid.uuid4()),
+            "type": f"{NET}/privateDnsZones", "location": "global", "etag": _etag(name + sub + rg),
             "properties": {"maxNumberOfRecordSets": 25000, "maxNumberOfVirtualNetworkLinks": 1000,
                            "maxNumberOfVirtualNetworkLinksWithRegistration": 100, "numberOfRecordSets": records + 1,
                            "numberOfVirtualNetworkLinks": links, "numberOfVirtualNetworkLinksWithRegistration": 0,
@@ -134,14 +138,14 @@ def zone(sub: str, rg: str, name: str, records: int = 0, links: int = 0) -> dict
 
 def a_record(zone_id: str, rel: str, ips: list[str]) -> dict:
     zname = zone_id.rsplit("/", 1)[-1]
-    return {"id": f"{zone_id}/A/{rel}", "name": rel, "type": f"{NET}/privateDnsZones/A", "etag": str(uuid.uuid4()),
+    return {"id": f"{zone_id}/A/{rel}", "name": rel, "type": f"{NET}/privateDnsZones/A", "etag": _etag(zone_id + rel),
             "properties": {"ttl": 10, "fqdn": f"{rel}.{zname}.", "isAutoRegistered": False,
                            "aRecords": [{"ipv4Address": ip} for ip in ips]}}
 
 
 def vnet_link(zone_id: str, name: str, vnet_id: str) -> dict:
     return {"id": f"{zone_id}/virtualNetworkLinks/{name}", "name": name, "type": f"{NET}/privateDnsZones/virtualNetworkLinks",
-            "location": "global", "etag": str(uuid.uuid4()),
+            "location": "global", "etag": _etag(zone_id + name),
             "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False,
                            "virtualNetworkLinkState": "Completed", "provisioningState": "Succeeded"}}
 
