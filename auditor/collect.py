@@ -123,7 +123,8 @@ def _event_kwargs() -> dict:
 
 COLLECTORS: dict[str, Collector] = {c.name: c for c in (
     Collector("subscriptions", SUBS, "subscriptions.list", T_SUB, "tenant"),
-    Collector("subscription", SUBS, "subscriptions.get", T_SUB, "subscription", single=True),
+    Collector("subscription", SUBS, "subscriptions.get", T_SUB, "subscription", id_kw="subscription_id",
+              single=True),
     Collector("provider", RES, "providers.get", T_PROVIDER, "subscription",
               {"resource_provider_namespace": "Microsoft.RecoveryServices"}, single=True),
     Collector("vaults", RSV, "vaults.list_by_subscription_id", T_VAULT, "subscription"),
@@ -312,7 +313,9 @@ def _pe_backup_targets(pe: dict) -> list[str]:
     """The vault ids a PE connects to with a backup group id (empty: not a backup PE)."""
     out = []
     props = _get(pe, "properties") or {}
-    for c in _list(_get(props, "privateLinkServiceConnections")) + _list(_get(props, "manualPrivateLinkServiceConnections")):
+    conns = [*_list(_get(props, "privateLinkServiceConnections")),
+             *_list(_get(props, "manualPrivateLinkServiceConnections"))]
+    for c in conns:
         target = _get(c, "properties", "privateLinkServiceId")
         groups = {str(g).lower() for g in _list(_get(c, "properties", "groupIds"))}
         if isinstance(target, str) and "/providers/microsoft.recoveryservices/vaults/" in target.lower() \
@@ -478,8 +481,6 @@ class _Enumerator:
     def _kwargs(self, task: _Task) -> dict:
         c = task.c
         kw = dict(c.kwargs() if callable(c.kwargs) else c.kwargs)
-        if c.level == "subscription" and c.name == "subscription":
-            kw["subscription_id"] = task.subject
         if c.id_kw:
             kw[c.id_kw] = task.subject.lstrip("/")
         if c.names:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import ingest as I
@@ -79,14 +80,34 @@ def _tuples(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v if isinstance(v, tuple) else ())
 
 
-def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
-    """Group ``col`` by ``key`` into sorted tuples of distinct non-null values."""
-    d = df[df[col].notna()]
+def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None,
+               sort: bool = True) -> pd.Series:
+    """Group ``col`` by ``key`` into tuples of distinct non-null values (sorted), one sort and one pass."""
+    keys = key if isinstance(key, list) else [key]
+    d = df.loc[df[col].notna(), keys + [col]].drop_duplicates()
     if d.empty:
-        keys = key if isinstance(key, list) else [key]
         index = pd.MultiIndex.from_arrays([[]] * len(keys), names=keys) if len(keys) > 1 else pd.Index([], name=key)
         return pd.Series([], index=index, dtype=object, name=name or col)
-    return d.groupby(key, sort=False)[col].agg(lambda s: tuple(sorted(set(s)))).rename(name or col)
+    d = d.sort_values(keys + ([col] if sort else []), kind="stable")
+    vals = d[col].to_numpy(dtype=object)
+    k = d[keys].to_numpy(dtype=object)
+    change = np.ones(len(d), dtype=bool)
+    change[1:] = (k[1:] != k[:-1]).any(axis=1)
+    starts = np.flatnonzero(change)
+    bounds = np.append(starts, len(d))
+    tuples = [tuple(vals[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    first = d.iloc[starts]
+    index = pd.MultiIndex.from_frame(first[keys]) if len(keys) > 1 else pd.Index(first[key], name=key)
+    return pd.Series(tuples, index=index, dtype=object, name=name or col)
+
+
+def _texts(df: pd.DataFrame, mask: pd.Series, text: pd.Series, name: str) -> pd.Series:
+    """Per PE, the tuple of ``text`` on the rows where ``mask`` holds."""
+    return _agg_tuple(pd.DataFrame({"pe_id": df["pe_id"], "t": text})[mask.to_numpy(dtype=bool)], "pe_id", "t", name)
+
+
+def _join(t: pd.Series, sep: str = ", ") -> pd.Series:
+    return t.map(sep.join)
 
 
 def _zone_sub(zone_id: str) -> str:
@@ -204,6 +225,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep = ep.merge(storage_pairs[["id", "backup_pe_id"]], on="id", how="left")
     ep["storage"] = ep["backup_pe_id"].notna()
     st_vaults = storage_pairs.set_index("id")["vault_ids"]
+    st_vaults = st_vaults.to_dict()
     ep["related_vaults"] = [v if v else st_vaults.get(i, ()) for i, v in zip(ep["id"], ep["vault_ids"])]
     ep["vault_id"] = ep["related_vaults"].map(lambda v: v[0] if v else None)
 
@@ -254,18 +276,19 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["dns_servers"] = _tuples(ep["dns_servers"])
     ep["custom_dns"] = ep["dns_servers"].map(len) > 0
     g = fqv.groupby("pe_id", sort=False)
+    exp_txt = _join(fqv["expected"]).replace("", "no IP")
+    zones_long = pd.concat([fqv[["pe_id", "linked_zone_ids"]].explode("linked_zone_ids").set_axis(["pe_id", "z"], axis=1),
+                            fqv[["pe_id", "record_zone_ids"]].explode("record_zone_ids").set_axis(["pe_id", "z"], axis=1)])
     per_pe = pd.DataFrame({
         "n_fqdns": g.size(),
-        "fq_missing": g.apply(lambda d: tuple(f"{f} (expected {', '.join(e) or 'no IP'}; zone {z})" for f, e, z, h in zip(
-            d["fqdn"], d["expected"], d["zone_name"], d["has_record"]) if not h), include_groups=False),
-        "fq_stale": g.apply(lambda d: tuple(f"{f} -> {', '.join(r)} (expected {', '.join(e) or 'no IP'})" for f, e, r, s in zip(
-            d["fqdn"], d["expected"], d["record_ips"], d["stale"]) if s), include_groups=False),
-        "fq_unlinked": g.apply(lambda d: tuple(f"{f} (zone {z})" for f, z, l in zip(
-            d["fqdn"], d["zone_name"], d["linked"]) if not l), include_groups=False),
+        "fq_missing": _texts(fqv, ~fqv["has_record"], fqv["fqdn"] + " (expected " + exp_txt + "; zone "
+                             + fqv["zone_name"] + ")", "fq_missing"),
+        "fq_stale": _texts(fqv, fqv["stale"], fqv["fqdn"] + " -> " + _join(fqv["record_ips"]) + " (expected "
+                           + exp_txt + ")", "fq_stale"),
+        "fq_unlinked": _texts(fqv, ~fqv["linked"], fqv["fqdn"] + " (zone " + fqv["zone_name"] + ")", "fq_unlinked"),
         "storage_fqdn": g["storage_zone"].any(),
-        "fq_zone_ids": g.apply(lambda d: tuple(sorted({z for t in d["linked_zone_ids"] for z in t} |
-                                                      {z for t in d["record_zone_ids"] for z in t})), include_groups=False),
-        "fq_absent": g.apply(lambda d: bool((~d["has_record"] | ~d["linked"]).any()), include_groups=False),
+        "fq_zone_ids": _agg_tuple(zones_long, "pe_id", "z", "fq_zone_ids"),
+        "fq_absent": (~fqv["has_record"] | ~fqv["linked"]).groupby(fqv["pe_id"]).any(),
     }) if len(fqv) else pd.DataFrame(columns=["n_fqdns", "fq_missing", "fq_stale", "fq_unlinked", "storage_fqdn",
                                               "fq_zone_ids", "fq_absent"])
     ep = ep.join(per_pe, on="id")
@@ -339,9 +362,13 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vconn_pes = _agg_tuple(conns, "vault_id", "pe_id", "conn_pes")
     vaults = vaults.join(vconn_pes, on="id")
     vaults["conn_pes"] = _tuples(vaults["conn_pes"])
-    vdeps = vpe.groupby("related_vaults").apply(lambda d: tuple(
-        set(d["id"]) | {n for t in d["nic_ids"] for n in t} | set(d["vnet_id"].dropna()) | set(d["subnet_id"].dropna())
-        | {z for t in d["fq_zone_ids"] for z in t}), include_groups=False) if len(vpe) else pd.Series(dtype=object)
+    vpe = vpe.rename(columns={"related_vaults": "v"})
+    dep_long = pd.concat([vpe[["v", "id"]].set_axis(["v", "d"], axis=1),
+                          vpe[["v", "nic_ids"]].explode("nic_ids").set_axis(["v", "d"], axis=1),
+                          vpe[["v", "vnet_id"]].set_axis(["v", "d"], axis=1),
+                          vpe[["v", "subnet_id"]].set_axis(["v", "d"], axis=1),
+                          vpe[["v", "fq_zone_ids"]].explode("fq_zone_ids").set_axis(["v", "d"], axis=1)])
+    vdeps = _agg_tuple(dep_long, "v", "d").to_dict()
     vaults["deps"] = [(i,) + c + (vdeps.get(i, ()) or ()) for i, c in zip(vaults["id"], vaults["conn_pes"])]
     vaults["iam_missing"], vaults["iam_group_note"] = _iam(vaults, ep, fqv, F)
 
@@ -356,7 +383,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         ep[c] = [()] * len(ep)
     exp_map = vaults.set_index("id")["experience"]
     ep["experience"] = ep["vault_id"].map(exp_map).fillna("undetermined")
-    ep["v2"] = [any(exp_map.get(v) == "v2" for v in vs) or (v in v2) for vs, v in zip(ep["related_vaults"], ep["vault_id"])]
+    ep["v2"] = [any(v in v2 for v in vs) for vs in ep["related_vaults"]]
 
     # ---------------------------------------------------------------- subnets view
     subnets = F["subnets"]

@@ -39,6 +39,7 @@ class Synth:
         self.expected: set[tuple[str, str]] = set()
         self.subs: dict[str, dict] = {}
         self.net_index = 0
+        self.linked: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ helpers
     def guid(self) -> str:
@@ -68,7 +69,9 @@ class Synth:
         return zones[name]
 
     def link(self, zone_id: str, vnet_id: str) -> None:
-        self.add(E.vnet_link(zone_id, f"link-{vnet_id.rsplit('/', 1)[-1]}", vnet_id))
+        if (zone_id, vnet_id) not in self.linked:
+            self.linked.add((zone_id, vnet_id))
+            self.add(E.vnet_link(zone_id, f"link-{vnet_id.rsplit('/', 1)[-1]}", vnet_id))
 
     def network(self, sub: str, rg: str, name: str, prefix_len: int, dns: list[str] | None, nic_ipcs: list[str]):
         self.net_index += 1

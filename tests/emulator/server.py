@@ -213,8 +213,10 @@ class Emulator:
             rid = obj.get("id")
             if not isinstance(rid, str) or not rid:
                 continue
+            if _norm(rid) in by_id:
+                continue  # ARM holds one object per id: the first wins
             kind = kind_of(obj)
-            by_id.setdefault(_norm(rid), obj)
+            by_id[_norm(rid)] = obj
             scopes = {"/", *_prefixes(rid)}
             if kind == EVENTS and isinstance(obj.get("subscriptionId"), str):
                 scopes.add(_norm("/subscriptions/" + obj["subscriptionId"]))

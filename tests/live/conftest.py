@@ -51,7 +51,8 @@ class SmallEstate:
                                 E.pe_id(S3, "rg-hub", "pe-gone"))
         vault_a = add("vault-a", E.vault(S1, "rg-backup", "rsv-a", tenant=TENANT, connections=[]))
         va = vault_a["id"]
-        vault_a["properties"]["privateEndpointConnections"] = [E.vault_connection(va, p) for p in (pe1, pe_hub, pe_gone)]
+        vault_a["properties"]["privateEndpointConnections"] = [E.vault_connection(va, p)
+                                                               for p in (pe1, pe_hub, pe_gone)]
         fq = "x-ab-pod01-fc1.privatelink.we.backup.windowsazure.com"
         nic1 = add("nic-1", E.nic(S1, "rg-net", "pe-rsv-a.nic", subnet_id=snet1, pe=pe1, ips=[("10.1.0.4", [fq])]))
         add("pe-1", E.private_endpoint(S1, "rg-net", "pe-rsv-a", subnet_id=snet1, target=va, fqdns=[(fq, "10.1.0.4")],
@@ -85,7 +86,8 @@ class SmallEstate:
         vault_p = add("vault-plain", E.vault(S1, "rg-backup", "rsv-plain", tenant=TENANT))
         add("item-1", E.protected_item(vault_p["id"], "vm-1"))
         sql = E.private_endpoint(S1, "rg-net", "pe-sql", subnet_id=snet1,
-                                 target=f"{E.rg_id(S1, 'rg-db')}/providers/Microsoft.Sql/servers/sql1", group="sqlServer")
+                                 target=f"{E.rg_id(S1, 'rg-db')}/providers/Microsoft.Sql/servers/sql1",
+                                 group="sqlServer")
         add("pe-sql", sql)
         add("nic-sql", E.nic(S1, "rg-net", "pe-sql.nic", subnet_id=snet1, pe=sql["id"], ips=[("10.1.0.6", [])]))
         add("zg-sql", E.zone_group(sql["id"], [zone1["id"]]), False)
@@ -93,8 +95,8 @@ class SmallEstate:
         vnet_hub = f"{E.rg_id(S3, 'rg-hub')}/providers/Microsoft.Network/virtualNetworks/vnet-hub"
         nic_hub = add("nic-hub", E.nic(S3, "rg-hub", "pe-rsv-a-hub.nic", subnet_id=f"{vnet_hub}/subnets/snet",
                                        pe=pe_hub, ips=[("10.9.0.4", [])]))
-        add("pe-hub", E.private_endpoint(S3, "rg-hub", "pe-rsv-a-hub", subnet_id=f"{vnet_hub}/subnets/snet", target=va,
-                                         nic_id=nic_hub["id"]))
+        add("pe-hub", E.private_endpoint(S3, "rg-hub", "pe-rsv-a-hub", subnet_id=f"{vnet_hub}/subnets/snet",
+                                         target=va, nic_id=nic_hub["id"]))
         add("vnet-hub", E.vnet(S3, "rg-hub", "vnet-hub", prefix="10.9.0.0/16", subnets=[("snet", "10.9.0.0/24", [])]))
         add("zg-hub", E.zone_group(pe_hub, [zone_hub["id"]]))
         add("pe-hub-other", E.private_endpoint(S3, "rg-hub", "pe-unrelated", subnet_id=f"{vnet_hub}/subnets/snet",

@@ -24,11 +24,13 @@ RULES = [
     {"id": "RSV-006", "title": "Vault identity tenant differs from the subscription tenant", "severity": "Critical",
      "rationale": "Moving a vault to a new tenant breaks backup.", "remediation": "Re-create the identity."},
     {"id": "RSV-001", "title": "Public network access is not disabled", "severity": "High",
-     "rationale": "We recommend setting the public network access to Deny.", "remediation": "Disable public access."},
+     "rationale": "We recommend setting the public network access to Deny.", "remediation": "Disable public access: az backup vault update --resource-group {resource_group} "
+                    "--name {resource_name} --public-network-access Disable"},
     {"id": "DNS-001", "title": "Backup PE FQDN has no A record", "severity": "High",
      "rationale": "Name resolution must return a private IP.", "remediation": "Add the A record <b>now</b>."},
     {"id": "PE-001", "title": "PE connection not approved", "severity": "High",
-     "rationale": "Traffic flows over approved connections only.", "remediation": "Approve the connection."},
+     "rationale": "Traffic flows over approved connections only.",
+     "remediation": "Approve the connection: az network private-endpoint-connection approve --id {resource_id}"},
     {"id": "RSV-002", "title": "Vault has no private endpoint", "severity": "Medium",
      "rationale": "Azure Policy built-in.", "remediation": "Create a private endpoint."},
     {"id": "DNS-006", "title": "VNet uses custom DNS", "severity": "Informational",
@@ -54,7 +56,9 @@ def _row(rule: str, state: str, rid: str, vid: str, message: str, **extra) -> di
         "rule_id": rule, "title": r["title"], "severity": r["severity"], "compliance_state": state,
         "subscription_id": sub, "resource_group": rg, "resource_type": rid.split("/providers/")[-1].rsplit("/", 1)[0],
         "resource_id": rid, "resource_name": rid.rsplit("/", 1)[-1], "vault_id": vid, "message": message,
-        "remediation": r["remediation"], "exemption_category": None, "exemption_justification": None,
+        "remediation": r["remediation"].format(resource_group=rg, resource_name=rid.rsplit("/", 1)[-1],
+                                               resource_id=rid, subscription_id=sub),
+        "exemption_category": None, "exemption_justification": None,
     }
     row.update(extra)
     return row
@@ -142,7 +146,8 @@ def make_chains() -> list[dict]:
     return [
         {"vault_id": v_ok, "vault_name": "vault-ok", "subscription_id": SUB_A, "experience": "v1",
          "endpoints": [{
-             "pe_id": pe_id(SUB_A, "rg-alpha", "pe-ok"), "pe_name": "pe-ok", "kind": "backup", "status": "Approved",
+             "pe_id": pe_id(SUB_A, "rg-alpha", "pe-ok"), "pe_name": "pe-ok", "kind": "backup",
+             "status": "pe:approved, vault:approved",
              "in_input": True,
              "fqdns": [
                  {"fqdn": "vid-ab-pod01-fc1.privatelink.eus.backup.windowsazure.com", "expected_ips": ["10.0.0.4"],
@@ -157,7 +162,7 @@ def make_chains() -> list[dict]:
         {"vault_id": v_bad, "vault_name": HOSTILE["breakout"], "subscription_id": SUB_B, "experience": "undetermined",
          "endpoints": [
              {"pe_id": pe_id(SUB_B, "rg-gamma", "pe-bad"), "pe_name": "pe-bad" + HOSTILE["img"], "kind": "backup",
-              "status": "Pending", "in_input": True,
+              "status": "pe:approved, vault:pending", "in_input": True,
               "fqdns": [
                   {"fqdn": "x-ab-pod01-fc1.privatelink.eus.backup.windowsazure.com", "expected_ips": ["10.1.0.4"],
                    "zone_name": "privatelink.eus.backup.windowsazure.com", "zone_id": None, "linked": False,
@@ -171,8 +176,20 @@ def make_chains() -> list[dict]:
                    "zone_id": zone + "privatelink.eus.backup.windowsazure.com", "linked": True,
                    "record_ips": [], "resolved": None, "broken": "no A record"},
               ]},
+             {"pe_id": pe_id(SUB_B, "rg-gamma", "pe-bad_ecs1234_blob"), "pe_name": "pe-bad_ecs1234_blob",
+              "kind": "storage", "status": "Succeeded", "in_input": True,
+              "fqdns": [{"fqdn": "ecs1234.blob.core.windows.net", "expected_ips": ["10.1.0.7"],
+                         "zone_name": "privatelink.blob.core.windows.net",
+                         "zone_id": zone + "privatelink.blob.core.windows.net", "linked": True,
+                         "record_ips": ["10.1.0.7"], "resolved": ["10.1.0.7"], "broken": None}]},
+             {"pe_id": pe_id(SUB_B, "rg-gamma", "pe-custom"), "pe_name": "pe-custom", "kind": "backup",
+              "status": "vault:approved", "in_input": True, "custom_dns": True,
+              "fqdns": [{"fqdn": "c-ab-pod01-fc1.privatelink.eus.backup.windowsazure.com",
+                         "expected_ips": ["10.2.0.4"], "zone_name": "privatelink.eus.backup.windowsazure.com",
+                         "zone_id": None, "linked": False, "record_ips": [], "resolved": ["10.2.0.4"],
+                         "broken": None}]},
              {"pe_id": pe_id(SUB_B, "rg-gamma", "pe-elsewhere"), "pe_name": "pe-elsewhere", "kind": "backup",
-              "status": "Approved", "in_input": False, "fqdns": []},
+              "status": "vault:approved", "in_input": False, "fqdns": []},
          ]},
     ]
 
@@ -216,7 +233,8 @@ def make_big_findings(n: int = 100_000, non_compliant: int = 20_000) -> pd.DataF
                                 f"vaults/rsv-{i % 2000:04d}")
         rows["message"].append(f"FQDN {name}.privatelink.eus.backup.windowsazure.com has no A record in zone "
                                f"privatelink.eus.backup.windowsazure.com linked to VNet vnet-{i % 500:03d}")
-        rows["remediation"].append(rem)
+        rows["remediation"].append(rem.format(resource_group=rg, resource_name=name, resource_id=res,
+                                              subscription_id=sub))
         rows["exemption_category"].append("Waiver" if st == "Exempt" else None)
         rows["exemption_justification"].append("accepted risk, CHG-1234" if st == "Exempt" else None)
     return pd.DataFrame(rows)

@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from .builders import make_chains, make_findings, make_meta
+from .builders import make_big_findings, make_chains, make_findings, make_meta
 
-from auditor.reports.html import clean_text, write_html
+from auditor.reports.html import ROW_LIMIT, VAULT_LIMIT, clean_text, write_html
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -190,3 +190,51 @@ def test_screenshot_and_print_layout(page):
     pdf = page.page.pdf(format="A4")
     assert pdf[:4] == b"%PDF"
     assert page.console == [] and page.requests == [page.url]
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory):
+    df = make_big_findings(6_000, 1_200)
+    path = tmp_path_factory.mktemp("big") / "report.html"
+    write_html(path, df, make_meta(df), [])
+    return path.resolve().as_uri(), df
+
+
+def test_big_tables_show_a_limited_number_of_rows_until_show_all(browser, big_report):
+    url, df = big_report
+    listed = _listed(df)
+    assert len(listed) > ROW_LIMIT
+    p = Page(browser, url)
+    try:
+        assert p.console == [] and p.requests == [url]
+        assert p.visible(3) == _ids(listed)[:ROW_LIMIT]  # the first rows, in report order
+        assert p.page.text_content("#f-count").startswith(f"first {ROW_LIMIT} of {len(listed)} matching")
+        assert p.page.is_visible("#f-all")
+        # filters search every row, not just the shown ones
+        medium = listed[listed["severity"] == "Medium"]
+        p.page.select_option("#f-sev", "Medium")
+        assert p.visible(3) == _ids(medium)[:ROW_LIMIT]
+        last = clean_text(listed["resource_id"].iloc[-1])
+        p.page.select_option("#f-sev", "")
+        p.page.fill("#f-text", last.rsplit("/", 1)[-1])
+        p.page.press("#f-text", "Enter")
+        assert p.visible(3) == [last]
+        p.page.click("#f-reset")
+        p.page.wait_for_timeout(100)
+        # sorting sorts all rows, then shows the first ones
+        p.page.click("#findings thead th:nth-child(4) button")
+        assert p.visible(3) == sorted(_ids(listed))[:ROW_LIMIT]
+        p.page.click("#f-all")
+        assert len(p.visible(3)) == len(listed)
+        assert p.page.text_content("#f-count").strip() == f"{len(listed)} of {len(listed)} shown"
+        # the vault table is limited the same way
+        n_vaults = df["vault_id"].nunique()
+        assert n_vaults > VAULT_LIMIT
+        shown = p.page.eval_on_selector_all("#vaults-table tbody tr", "rs => rs.filter(r => r.offsetParent).length")
+        assert shown == VAULT_LIMIT
+        p.page.click("p.more button")
+        shown = p.page.eval_on_selector_all("#vaults-table tbody tr", "rs => rs.filter(r => r.offsetParent).length")
+        assert shown == n_vaults
+        assert p.console == [] and p.dialogs == []
+    finally:
+        p.close()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from .builders import HOSTILE, make_chains, make_findings, make_meta
 
-from auditor.reports.html import clean_text, render_html, write_html
+from auditor.reports.html import ROW_LIMIT, VAULT_LIMIT, clean_text, render_html, write_html
 
 LISTED = ("NonCompliant", "Error", "Exempt")
 
@@ -173,6 +173,10 @@ def test_resolution_chains_mark_the_broken_links(tmp_path, findings):
     assert "no zone linked to the VNet" in chains and "resolves to 52.1.2.3" in chains and "no A record" in chains
     assert "not in the input" in chains
     assert '<td class="bad"><span class="mk"></span>not linked' in chains
+    assert 'class="ok"><span class="mk"></span>pe-ok' in chains  # pe:approved, vault:approved
+    assert 'class="ok"><span class="mk"></span>pe-bad_ecs1234_blob' in chains  # storage PE: Succeeded
+    assert "custom DNS: verify forwarding" in chains
+    assert chains.count('<span class="tag badtag">') == 1 and "3 broken" in chains
     assert "stale: expected 10.1.0.5" in chains
     assert "<th>Resolved</th>" in chains and "expected 10.1.0.4" in chains
     assert 'class="bad"><span class="mk"></span>pe-bad' in chains  # Pending connection
@@ -193,6 +197,10 @@ def test_baseline_sections(tmp_path):
     resolved = parse_table(html, "resolved-findings")
     assert len(resolved) == 1 and resolved[0][1] == "PE-001"
     assert 'id="f-change"' in html
+    # what the CLI passes without --baseline: no baseline section
+    df = make_findings()
+    write_html(path, df, {**make_meta(df), "resolved": [], "baseline": None}, [])
+    assert 'id="baseline"' not in path.read_text(encoding="utf-8")
 
 
 def test_tolerates_minimal_meta_and_empty_frame(tmp_path):
@@ -204,7 +212,9 @@ def test_tolerates_minimal_meta_and_empty_frame(tmp_path):
     df.loc[0, "message"] = None
     df.loc[1, "vault_id"] = float("nan")
     write_html(path, df, {"summary": {"compliance_pct": None}, "tool": "x"}, None)
-    assert 'id="compliance-pct">n/a<' in path.read_text(encoding="utf-8")
+    assert 'id="compliance-pct">29.4%<' in path.read_text(encoding="utf-8")  # from the frame itself
+    write_html(path, pd.DataFrame(), {"summary": {"compliance_pct": 50}}, [])
+    assert 'id="compliance-pct">50.0%<' in path.read_text(encoding="utf-8")  # no states: the engine's figure
 
 
 def test_never_rounds_up_to_100(findings):
@@ -217,3 +227,9 @@ def test_never_rounds_up_to_100(findings):
 def test_atomic_write_leaves_no_temp_files(tmp_path, findings, meta, chains):
     write_html(tmp_path / "report.html", findings, meta, chains)
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_css_row_limits_match_the_python_constants(report):
+    assert f"#findings:not(.ready)>tbody>tr:nth-child(n+{ROW_LIMIT + 1})" in report
+    assert f"#vaults-table:not(.ready)>tbody>tr:nth-child(n+{VAULT_LIMIT + 1})" in report
+    assert f'data-limit="{ROW_LIMIT}"' in report and f'data-limit="{VAULT_LIMIT}"' in report

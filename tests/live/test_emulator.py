@@ -1,0 +1,92 @@
+"""The emulator itself: published examples, ARM's request rules, throttling."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+from auditor import collect
+from tests.emulator import Fault, TokenBucket, example_objects
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "arm-examples"
+ZERO = "00000000-0000-0000-0000-000000000000"
+
+
+def get(emu, path, token=None, **params):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(emu.url + path, params=params, headers=headers, verify=emu.ca_file, timeout=10)
+
+
+def test_requires_bearer_token_and_api_version(emulator, token):
+    emulator.set_estate(example_objects(EXAMPLES))
+    vnet = f"/subscriptions/{ZERO}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/test-vnet"
+    assert get(emulator, vnet, **{"api-version": "2024-05-01"}).status_code == 401
+    assert get(emulator, vnet, "wrong", **{"api-version": "2024-05-01"}).status_code == 401
+    r = get(emulator, vnet, token)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "MissingApiVersionParameter"
+    ok = get(emulator, vnet.upper().replace("/SUBSCRIPTIONS", "/subscriptions"), token, **{"api-version": "1"})
+    assert ok.status_code == 200 and ok.json()["name"] == "test-vnet"  # ids match case-insensitively
+    post = requests.post(emulator.url + vnet, params={"api-version": "1"},
+                         headers={"Authorization": f"Bearer {token}"}, verify=emulator.ca_file, timeout=10)
+    assert post.status_code == 405
+    assert all("authorization" not in {k.lower() for k in r["headers"]} for r in emulator.requests)
+
+
+def test_collections_are_scoped_and_paged(emulator, token):
+    emulator.set_estate(example_objects(EXAMPLES))
+    path = f"/subscriptions/{ZERO}/providers/Microsoft.Network/privateEndpoints"
+    seen, url = [], emulator.url + path + "?api-version=1"
+    while url:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = requests.get(url, headers=auth, verify=emulator.ca_file, timeout=10).json()
+        assert len(page["value"]) <= emulator.page_size
+        seen += [o["id"] for o in page["value"]]
+        url = page.get("nextLink")
+        assert url is None or url.startswith(emulator.url)
+    pes = {o["id"] for o in example_objects(EXAMPLES) if o.get("type") == "Microsoft.Network/privateEndpoints"}
+    assert set(seen) == pes and len(seen) == len(set(seen))
+    zone = "/subscriptions/subscriptionId/resourceGroups/resourceGroup1/providers/Microsoft.Network/privateDnsZones"
+    emulator.page_size = 10
+    records = get(emulator, zone + "/privatezone1.com/A", token, **{"api-version": "1"}).json()
+    assert {o["name"] for o in records["value"]} >= {"recorda1", "recorda2"}
+    assert get(emulator, zone + "/nope.com/A", token, **{"api-version": "1"}).status_code == 404  # no parent
+
+
+def test_published_examples_through_the_collector(emulator, credential):
+    emulator.set_estate(example_objects(EXAMPLES))
+    result = collect.collect_estate(credential, subscriptions=[ZERO], arm_endpoint=emulator.url)
+    got = {o["id"] for o in result["resources"]}
+    assert f"/subscriptions/{ZERO}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/pe1" in got
+    assert f"/subscriptions/{ZERO}/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/test-nic" in got
+    assert f"/subscriptions/{ZERO}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/test-vnet" in got
+
+
+def test_canned_example_with_rewritten_next_link(emulator, credential):
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+    path = "/subscriptions/subscriptionId/providers/Microsoft.Network/privateDnsZones"
+    body = emulator.serve_example(path, EXAMPLES / "privatedns_privatezones_list_in_subscription.json")
+    assert body["nextLink"].startswith(emulator.url)
+    client = PrivateDnsManagementClient(credential, "subscriptionId", base_url=emulator.url,
+                                        connection_verify=emulator.ca_file)
+    assert [z.name for z in client.private_zones.list()] == ["privatezone1.com", "privatezone2.com"]
+    assert [r["query"].get("$skipToken") for r in emulator.requests] == [None, "skipToken"]
+
+
+def test_token_bucket_and_every_kth_fault(emulator, token, credential):
+    from .conftest import SmallEstate, S1
+
+    emulator.throttle = TokenBucket(capacity=3, rate=2)
+    answers = [get(emulator, f"/subscriptions/{S1}", token, **{"api-version": "1"}) for _ in range(6)]
+    throttled = [a for a in answers if a.status_code == 429]
+    assert throttled and all(int(a.headers["Retry-After"]) >= 1 for a in throttled)
+    assert answers[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "2"
+
+    est = SmallEstate()
+    emulator.set_estate(est.objects)
+    emulator.throttle = TokenBucket(capacity=20, rate=40)
+    emulator.faults.append(Fault(status=500, every=5))
+    result = collect.collect_estate(credential, subscriptions=[S1], arm_endpoint=emulator.url)
+    assert result["errors"] == []
+    assert any(r.get("status") == 429 for r in emulator.requests)
+    assert any(r.get("status") == 500 for r in emulator.requests)
