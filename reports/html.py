@@ -31,6 +31,10 @@ SEVERITIES: tuple[str, ...] = ("Critical", "High", "Medium", "Low", "Information
 STATES: tuple[str, ...] = ("NonCompliant", "Error", "Exempt", "Compliant", "NotApplicable")
 #: states listed row by row in the findings table; the others are counted only
 LISTED: tuple[str, ...] = ("NonCompliant", "Error", "Exempt")
+#: with JS on, big tables show this many (matching) rows until "Show all" is clicked: every row is in the HTML,
+#: but laying out 20k rows makes the browser take seconds per filter or sort. Must match report.css.
+ROW_LIMIT = 500
+VAULT_LIMIT = 200
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -80,9 +84,13 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _col(df: pd.DataFrame, name: str) -> list[str]:
-    if name in df.columns:
-        return [clean_text(v) for v in df[name].tolist()]
-    return [""] * len(df)
+    if name not in df.columns:
+        return [""] * len(df)
+    vals = [v if isinstance(v, str) else clean_text(v) for v in df[name].tolist()]
+    joined = "\n".join(vals)  # one regex pass over the column: most columns need no cleaning at all
+    if _BAD.search(joined) or _INVISIBLE.search(joined):
+        return [clean_text(v) for v in vals]
+    return vals
 
 
 def _pct(counts: Mapping[str, int]) -> float | None:
@@ -166,6 +174,20 @@ def _cell(state: str, text: str, note: str = "") -> dict[str, str]:
     return {"state": state, "text": text, "note": note}
 
 
+_STATUS_BAD = ("pending", "rejected", "disconnected", "failed", "removed", "deleting")
+_STATUS_OK = ("approved", "succeeded")
+
+
+def _status_state(status: str) -> str:
+    """'Approved', 'pe:approved, vault:pending', 'Succeeded' (a storage PE's provisioning state) ..."""
+    parts = [p.strip().rsplit(":", 1)[-1].strip() for p in re.split(r"[,;]", status.lower()) if p.strip()]
+    if not parts:
+        return "bad"
+    if any(p.startswith(_STATUS_BAD) for p in parts):
+        return "bad"
+    return "ok" if all(p in _STATUS_OK for p in parts) else "na"
+
+
 def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for ep in chain.get("endpoints") or []:
@@ -173,14 +195,15 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
             continue
         status = clean_text(ep.get("status"))
         in_input = ep.get("in_input", True)
+        custom_dns = bool(ep.get("custom_dns"))
         kind = clean_text(ep.get("kind"))
         pe_name = clean_text(ep.get("pe_name")) or _last_segment(clean_text(ep.get("pe_id")))
         if in_input is False:
             pe_cell = _cell("na", pe_name, (status or "status unknown") + " · not in the input")
-        elif status.lower() == "approved":
-            pe_cell = _cell("ok", pe_name, status)
         else:
-            pe_cell = _cell("bad", pe_name, status or "no status")
+            pe_cell = _cell(_status_state(status), pe_name, status or "no status")
+        if custom_dns:
+            pe_cell["note"] += " · VNet uses custom DNS"
         pe_cell["kind"] = kind
         pe_cell["id"] = clean_text(ep.get("pe_id"))
         fqdns = [f for f in (ep.get("fqdns") or []) if isinstance(f, Mapping)]
@@ -216,6 +239,8 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
                 link = _cell("bad", "not linked", "to the PE's VNet")
             else:
                 link = _cell("na", "unknown", "")
+            if custom_dns:  # the records may live in the VNet's own DNS servers (DNS-006 speaks)
+                zone, rec, link = (_cell("na", c["text"], c["note"]) for c in (zone, rec, link))
             row: dict[str, Any] = {"pe": pe_cell, "span": len(fqdns) if i == 0 else 0, "fqdn": fq,
                                    "zone": zone, "record": rec, "link": link, "empty": False}
             if resolve_used:
@@ -234,6 +259,8 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
                 row["result"] = _cell("bad", "broken")
             elif in_input is False:
                 row["result"] = _cell("na", "not in the input")
+            elif custom_dns:
+                row["result"] = _cell("na", "custom DNS: verify forwarding to 168.63.129.16")
             else:
                 row["result"] = _cell("ok", "resolves privately")
             rows.append(row)
@@ -257,6 +284,33 @@ def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool)
 
 
 # --------------------------------------------------------------------------------------------- render
+
+def _remediations(listed: pd.DataFrame, templates: Mapping[Any, str]) -> list[str]:
+    """Per-row remediation, or "" when it is just the rule's template (shown once, in the rule table) filled
+    with the row's own fields: keeps 20k-row reports lean; findings.json/csv carry the filled-in commands."""
+    if "remediation" not in listed.columns:
+        return [""] * len(listed)
+
+    def raw(name: str) -> list[Any]:
+        return listed[name].tolist() if name in listed.columns else [""] * len(listed)
+
+    out = []
+    for rem, rid, g, n, r, sub in zip(raw("remediation"), raw("rule_id"), raw("resource_group"),
+                                      raw("resource_name"), raw("resource_id"), raw("subscription_id")):
+        text = clean_text(rem)
+        t = templates.get(rid)
+        if text and t is not None:
+            if rem == t:
+                text = ""
+            else:
+                try:
+                    if rem == t.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=sub):
+                        text = ""
+                except (KeyError, IndexError, ValueError, AttributeError):
+                    pass
+        out.append(text)
+    return out
+
 
 _ENV: Environment | None = None
 
@@ -312,8 +366,11 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     rules_meta = [r for r in (meta.get("rules") or []) if isinstance(r, Mapping)]
     by_rule = _group_counts(df, "rule_id")
     rule_info: dict[str, dict[str, Any]] = {}
+    templates: dict[Any, str] = {}  # raw rule id -> raw remediation template (str.format placeholders)
     for r in rules_meta:
         rid = clean_text(r.get("id"))
+        if isinstance(r.get("remediation"), str):
+            templates[r.get("id")] = r["remediation"]
         rule_info[rid] = {"id": rid, "title": clean_text(r.get("title")), "severity": clean_text(r.get("severity")),
                           "rationale": clean_text(r.get("rationale")),
                           "remediation": clean_text(r.get("remediation"))}
@@ -339,7 +396,9 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     subs = [{"key": clean_text(k) or "(none)", **_count_row(c)}
             for k, c in sorted(_group_counts(df, "subscription_id").items(), key=lambda kv: str(kv[0]).lower())]
     vaults = []
-    for k, c in sorted(_group_counts(df, "vault_id").items(), key=lambda kv: str(kv[0]).lower()):
+    # least compliant first (n/a last), then by id
+    for k, c in sorted(_group_counts(df, "vault_id").items(),
+                       key=lambda kv: (_pct(kv[1]) if _pct(kv[1]) is not None else 101.0, str(kv[0]).lower())):
         vid = clean_text(k)
         vaults.append({"key": vid or "(no vault)", "name": _vault_name(vid) if vid else "(no vault)",
                        "sub": vid.split("/")[2] if vid.lower().startswith("/subscriptions/") and vid.count("/") >= 2
@@ -357,7 +416,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     res = _col(listed, "resource_id")
     name = _col(listed, "resource_name")
     msg = _col(listed, "message")
-    rem = _col(listed, "remediation")
+    rem = _remediations(listed, templates)
     cat = _col(listed, "exemption_category")
     just = _col(listed, "exemption_justification")
     chg = _col(listed, "change") if has_change else [""] * len(listed)
@@ -366,15 +425,12 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         extra = ""
         if st[i] == "Exempt" and (cat[i] or just[i]):
             extra = f"Exempt ({cat[i] or 'no category'}): {just[i]}"
-        r_rem = rem[i]
-        if r_rem and r_rem == rule_info.get(rid[i], {}).get("remediation"):
-            r_rem = ""  # shown once in the rule table
-        rows.append((sev[i], st[i], rid[i], res[i] or name[i], msg[i], extra, r_rem, chg[i],
+        rows.append((sev[i], st[i], rid[i], res[i] or name[i], msg[i], extra, rem[i], chg[i],
                      _sev_class(sev[i]), _state_class(st[i])))
     listed_rules = sorted(set(rid))
 
     # ---- baseline
-    baseline = has_change or "resolved" in meta
+    baseline = has_change or bool(meta.get("baseline")) or bool(meta.get("resolved"))
     new_rows = [r for r in rows if r[7] == "new"] if has_change else []
     resolved = []
     for r in meta.get("resolved") or []:
@@ -409,7 +465,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         "total": sum(state_counts.values()),
         "sev_counts": [(s, sev_counts.get(s, 0)) for s in SEVERITIES],
         "errors": errors, "rules": rules, "subs": subs, "vaults": vaults,
-        "rows": rows, "listed_rules": listed_rules, "has_change": has_change,
+        "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
         "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
         "chains": _chains_view(chains, resolve_used), "resolve_used": resolve_used,
     }
