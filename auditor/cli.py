@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -140,6 +141,7 @@ def _setup_logging(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from .ingest import InputError
+    from .reports import ReportError
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -156,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except InputError as exc:
         print(f"auditor: error: {safe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ReportError, OSError) as exc:
+        print(f"auditor: error: cannot write reports: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
@@ -241,6 +246,9 @@ def cmd_audit(args) -> int:
     from .rules import ALL, BY_ID
 
     started = time.perf_counter()
+    # A short-lived run over a large, acyclic heap: the cyclic collector only costs time here (about a third of
+    # the load time at 100k objects) and frees nothing that matters.
+    gc.disable()
     for rid in args.rule:
         if rid.upper() not in BY_ID:
             raise UsageError(f"argument --rule: unknown rule {rid!r} (see 'auditor rules')")
@@ -276,7 +284,9 @@ def cmd_audit(args) -> int:
     if args.resolve:
         from .resolution import attach_resolution
         attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
+    loaded = time.perf_counter()
     findings = engine.evaluate(m, ALL, settings)
+    evaluated = time.perf_counter()
     resolved = None
     if baseline_rows is not None:
         findings, resolved = engine.apply_baseline(findings, baseline_rows)
@@ -290,6 +300,10 @@ def cmd_audit(args) -> int:
         meta.pop("baseline")
     write_reports(args.out, formats, findings, meta, chains(m) if "html" in formats else [])
     elapsed = time.perf_counter() - started
+    log.info("audit timings", extra={"fields": {"load_s": round(loaded - started, 3),
+                                                "evaluate_s": round(evaluated - loaded, 3),
+                                                "report_s": round(time.perf_counter() - evaluated, 3),
+                                                "evaluations": len(findings)}})
     if not args.quiet:
         _print_summary(findings, summary, m, args.out, elapsed)
     incomplete = bool(m.errors) or summary["by_state"]["Error"] > 0

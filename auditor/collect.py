@@ -52,6 +52,16 @@ CLOUDS: dict[str, dict] = {
 RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30, "timeout": 300,
          "max_retry_after": 60}
 READ_TIMEOUT = 120
+# Client-side pacing, so that requests wait here instead of bouncing off 429s. ARM throttles reads with a token
+# bucket per subscription (and one per tenant for tenant-level reads): 250 reads, refilled at 25 a second, per
+# principal and region. We mirror that bucket; ``x-ms-ratelimit-remaining-subscription-reads`` lowers ours when
+# other clients share the budget, and a 429 that still comes empties it until its Retry-After has passed.
+PACING = {"burst": 250.0, "rate": 25.0}
+# Resource Graph (--source resource-graph): 15 queries per 5-second window per user, which the answers' headers
+# ``x-ms-user-quota-remaining`` / ``x-ms-user-quota-resets-after`` report; up to 1000 subscriptions per query and
+# 1000 rows per page. ``margin`` pads the client's window for the time a request takes to reach the service.
+GRAPH = {"quota": 15, "window": 5.0, "batch": 1000, "top": 1000, "margin": 0.25}
+DEFAULT_CONCURRENCY = 32
 EVENT_WINDOW_DAYS = 90
 REGISTER_ACTION = "microsoft.recoveryservices/register/action"
 BACKUP_GROUPS = {"azurebackup", "azurebackup_secondary"}
@@ -156,6 +166,71 @@ COLLECTORS: dict[str, Collector] = {c.name: c for c in (
 
 COLLECTED_TYPES = sorted({c.type for c in COLLECTORS.values()})
 
+# --source resource-graph: the inventory of many subscriptions in a few paged Resource Graph queries. Each query
+# stands in for the ARM collector named by its key (whose follow-up calls it then queues: zone groups, storage
+# config, activity log, references out of scope); what Resource Graph does not hold (zone groups, backup storage
+# config, providers, the activity log; role assignments, whose management-group inheritance ARM's list shows) is
+# still read through ARM.
+GRAPH_CLIENT = "azure.mgmt.resourcegraph:ResourceGraphClient"
+GRAPH_QUERIES: dict[str, tuple[str, str]] = {
+    "vaults": ("resources", T_VAULT),
+    "private_endpoints": ("resources", T_PE),
+    "network_interfaces": ("resources", T_NIC),
+    "virtual_networks": ("resources", T_VNET),
+    "private_dns_zones": ("resources", T_ZONE),
+    "vnet_links": ("resources", T_LINK),
+    "a_records": ("dnsresources", T_A),
+    "protected_items": ("recoveryservicesresources", T_ITEM),
+}
+GRAPH_ARM = ("provider", "role_assignments")   # subscription-level reads that stay on ARM
+_GRAPH_COLUMNS = ("subscriptionId", "resourceGroup", "tenantId")   # Resource Graph's, not in ARM's objects
+_GRAPH_OPTIONAL = ("kind", "managedBy", "sku", "plan", "zones", "extendedLocation", "tags", "identity", "location")
+_CANON_TYPES = {t.lower(): t for t in (*COLLECTED_TYPES, T_ITEM)}
+
+
+def graph_query(table: str, arm_type: str) -> str:
+    """The KQL the tool sends for one type (the emulator recognises exactly these)."""
+    return f"{table} | where type =~ '{arm_type.lower()}' | order by id asc"
+
+
+def _from_graph(row: Any) -> Any:
+    """A Resource Graph row as the plain ARM object ARM would have sent: ARM's type spelling, without Resource
+    Graph's own columns and without the empty ones it prints for every row."""
+    if not isinstance(row, dict):
+        return row
+    obj = {k: v for k, v in row.items() if k not in _GRAPH_COLUMNS
+           and not (k in _GRAPH_OPTIONAL and v in (None, ""))}
+    t = obj.get("type")
+    if isinstance(t, str):
+        obj["type"] = _CANON_TYPES.get(t.lower(), t)
+    return obj
+
+# The Azure RBAC action each collector's call needs (the custom role least-privilege-role.json is generated from
+# this: python -m auditor.privileges). "resource_graph" is the POST of --source resource-graph queries.
+ACTIONS: dict[str, str] = {
+    "subscriptions": "Microsoft.Resources/subscriptions/read",
+    "subscription": "Microsoft.Resources/subscriptions/read",
+    "provider": "Microsoft.Resources/subscriptions/providers/read",
+    "vaults": "Microsoft.RecoveryServices/vaults/read",
+    "private_endpoints": "Microsoft.Network/privateEndpoints/read",
+    "network_interfaces": "Microsoft.Network/networkInterfaces/read",
+    "virtual_networks": "Microsoft.Network/virtualNetworks/read",
+    "private_dns_zones": "Microsoft.Network/privateDnsZones/read",
+    "role_assignments": "Microsoft.Authorization/roleAssignments/read",
+    "activity_log": "Microsoft.Insights/eventtypes/values/read",
+    "storage_config": "Microsoft.RecoveryServices/vaults/backupstorageconfig/read",
+    "protected_items": "Microsoft.RecoveryServices/vaults/backupProtectedItems/read",
+    "zone_groups": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read",
+    "a_records": "Microsoft.Network/privateDnsZones/A/read",
+    "vnet_links": "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read",
+    "private_endpoint": "Microsoft.Network/privateEndpoints/read",
+    "network_interface": "Microsoft.Network/networkInterfaces/read",
+    "virtual_network": "Microsoft.Network/virtualNetworks/read",
+    "private_dns_zone": "Microsoft.Network/privateDnsZones/read",
+    "role_definition": "Microsoft.Authorization/roleDefinitions/read",
+    "resource_graph": "Microsoft.ResourceGraph/resources/read",
+}
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Credentials and clients
@@ -221,9 +296,10 @@ class SharedCredential:
             close()
 
 
-def _policies(credential, scope: str) -> list:
+def _policies(credential, scope: str, pacer: _Pacer | None = None) -> list:
     """The pipeline every client gets: azure-mgmt-core's defaults minus provider auto-registration and the
-    unredacted network trace; the raw-response hook sits outside the retries so it sees final answers only."""
+    unredacted network trace; the raw-response hook sits outside the retries so it sees final answers only; the
+    pacer sits inside them, so that every attempt waits for a token."""
     from azure.core.pipeline import policies as p
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
 
@@ -231,6 +307,7 @@ def _policies(credential, scope: str) -> list:
 
     return [p.RequestIdPolicy(), p.HeadersPolicy(), p.UserAgentPolicy(sdk_moniker=f"auditor/{__version__}"),
             p.ProxyPolicy(), p.CustomHookPolicy(), p.ContentDecodePolicy(), p.RedirectPolicy(), _BoundedRetry(),
+            *([_PacePolicy(pacer)] if pacer is not None else []),
             ARMChallengeAuthenticationPolicy(credential, scope), p.DistributedTracingPolicy(),
             p.SensitiveHeaderCleanupPolicy(), ARMHttpLoggingPolicy()]
 
@@ -247,12 +324,137 @@ class _BoundedRetry(RetryPolicy):
         return None if after is None else min(after, RETRY["max_retry_after"])
 
 
-def _transport(max_concurrency: int, connection_verify):
+def _pace_key(url: str) -> str:
+    """The budget a request draws on: its subscription, Resource Graph's per-user quota, or the tenant's."""
+    from urllib.parse import urlsplit
+
+    segs = [s for s in urlsplit(url).path.lower().split("/") if s]
+    if len(segs) > 1 and segs[0] == "subscriptions":
+        return segs[1]
+    if segs[:2] == ["providers", "microsoft.resourcegraph"]:
+        return "graph"
+    return "tenant"
+
+
+def _seconds(text: Any) -> float | None:
+    """``hh:mm:ss[.fff]`` (Resource Graph's quota reset) or plain seconds."""
+    try:
+        parts = [float(p) for p in str(text).strip().split(":")]
+    except ValueError:
+        return None
+    total = 0.0
+    for p in parts:
+        total = total * 60 + p
+    return max(0.0, total)
+
+
+class _Pacer:
+    """A pipeline policy that makes every attempt wait for a token: ARM's read token bucket per subscription
+    (``burst`` tokens, ``rate`` a second; the tenant has its own), and Resource Graph's sliding window of ``quota``
+    queries per ``window`` seconds. What the service reports lowers our view (remaining reads, quota headers), and a
+    429 empties the budget until its Retry-After has passed, so that the other workers wait too. Counts every
+    attempt. Thread-safe; one instance per run, shared by every client's :class:`_PacePolicy`."""
+
+    def __init__(self, burst: float, rate: float, quota: int, window: float, margin: float = 0.25):
+        self.burst, self.rate = float(burst), float(rate)
+        self.quota, self.window, self.margin = int(quota), float(window), float(margin)
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[float, float]] = {}   # key -> (tokens, at)
+        self._blocked: dict[str, float] = {}                # key -> monotonic time before which nothing is sent
+        self._sent: deque[float] = deque()                  # Resource Graph queries sent in the window
+        self.attempts = self.throttled = 0
+        self.waited = 0.0
+        self.statuses: Counter = Counter()
+        self.by_key: Counter = Counter()
+
+    def _take(self, key: str) -> float:
+        """0 when the request may go now (its token taken), else the seconds to wait before asking again."""
+        now = time.monotonic()
+        blocked = self._blocked.get(key, 0.0)
+        if blocked > now:
+            return blocked - now
+        if key == "graph":
+            while self._sent and self._sent[0] <= now - self.window - self.margin:
+                self._sent.popleft()
+            if len(self._sent) >= self.quota:
+                return self._sent[0] + self.window + self.margin - now
+            self._sent.append(now)
+            return 0.0
+        tokens, at = self._tokens.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens >= 1:
+            self._tokens[key] = (tokens - 1, now)
+            return 0.0
+        self._tokens[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+    def _learn(self, key: str, response) -> None:
+        headers = response.headers
+        now = time.monotonic()
+        if response.status_code == 429:
+            after = _seconds(headers.get("Retry-After") or headers.get("x-ms-user-quota-resets-after") or 1) or 1.0
+            self._blocked[key] = max(self._blocked.get(key, 0.0), now + min(after, RETRY["max_retry_after"]))
+            if key != "graph":
+                self._tokens[key] = (0.0, now)
+            return
+        if key == "graph":
+            left, reset = headers.get("x-ms-user-quota-remaining"), headers.get("x-ms-user-quota-resets-after")
+            if left is not None and str(left).strip().isdigit() and int(left) <= 0 and reset is not None:
+                after = _seconds(reset)
+                if after:
+                    self._blocked[key] = max(self._blocked.get(key, 0.0), now + after + self.margin)
+            return
+        left = headers.get("x-ms-ratelimit-remaining-subscription-reads") or \
+            headers.get("x-ms-ratelimit-remaining-tenant-reads")
+        if left is not None and str(left).strip().isdigit():
+            tokens, at = self._tokens.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            self._tokens[key] = (min(tokens, float(left)), now)
+
+    def send(self, next_policy, request):
+        key = _pace_key(request.http_request.url)
+        while True:
+            with self._lock:
+                wait_s = self._take(key)
+            if not wait_s:
+                break
+            self.waited += wait_s
+            time.sleep(wait_s)
+        response = next_policy.send(request)
+        with self._lock:
+            self.attempts += 1
+            self.by_key[key] += 1
+            status = response.http_response.status_code
+            self.statuses[status] += 1
+            self.throttled += status == 429
+            self._learn(key, response.http_response)
+        return response
+
+
+class _PacePolicy:
+    """The pipeline's view of the run's :class:`_Pacer` (a pipeline sets ``next`` on its own policies, so the
+    shared state cannot be the policy itself)."""
+
+    def __init__(self, pacer: _Pacer):
+        self.pacer, self.next = pacer, None
+
+    def send(self, request):
+        return self.pacer.send(self.next, request)
+
+
+def _transport(max_concurrency: int, connection_verify, arm: str | None = None):
     import requests
     from azure.core.pipeline.transport import RequestsTransport
     from urllib3.util.retry import Retry
 
     session = requests.Session()
+    if arm:
+        # requests reads the proxy variables and stats ~/.netrc on *every* request (a fifth of the client's CPU
+        # per request): read the environment once, for the one endpoint this session talks to.
+        session.proxies.update(requests.utils.get_environ_proxies(arm))
+        session.trust_env = False
+        if connection_verify is None:
+            connection_verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max_concurrency + 2,
                                             max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     session.mount("https://", adapter)
@@ -400,7 +602,14 @@ class _Enumerator:
         self.arm, self.scope = arm.rstrip("/"), scope
         self.max_concurrency = max(1, int(max_concurrency))
         self.progress = progress
-        self.transport, self.session = _transport(self.max_concurrency, connection_verify)
+        self.transport, self.session = _transport(self.max_concurrency, connection_verify, self.arm)
+        self.pacer = _Pacer(PACING["burst"], PACING["rate"], GRAPH["quota"], GRAPH["window"], GRAPH["margin"])
+        self.source = "arm"
+        self._batches: dict[str, list[str]] = {}        # Resource Graph batch -> its subscriptions
+        self._depth: dict[tuple[str, str], int] = {}    # task -> requests on the dependent chain before it
+        self._pages: dict[tuple[str, str], int] = {}    # task -> requests it made (pages)
+        self._cur_depth = 0
+        self.chain = 0                                  # the longest dependent chain of requests
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.resources: list[dict] = []
@@ -419,15 +628,20 @@ class _Enumerator:
 
     # -- clients --------------------------------------------------------------------------------------------
     def client(self, path: str, sub: str):
-        key = (path, sub if path != SUBS else "")
+        tenant_level = path in (SUBS, GRAPH_CLIENT)
+        key = (path, "" if tenant_level else sub)
+        cl = self._clients.get(key)
+        if cl is not None:
+            return cl
+        module, cls = path.split(":")
+        klass = getattr(importlib.import_module(module), cls)  # outside the lock: imports take a while
         with self._lock:
             cl = self._clients.get(key)
             if cl is None:
-                module, cls = path.split(":")
-                klass = getattr(importlib.import_module(module), cls)
                 kw = dict(base_url=self.arm, credential_scopes=[self.scope], transport=self.transport,
-                          policies=_policies(self.credential, self.scope))
-                cl = klass(self.credential, **kw) if path == SUBS else klass(self.credential, subscription_id=sub, **kw)
+                          policies=_policies(self.credential, self.scope, self.pacer))
+                cl = klass(self.credential, **kw) if tenant_level else \
+                    klass(self.credential, subscription_id=sub, **kw)
                 self._clients[key] = cl
             return cl
 
@@ -436,8 +650,12 @@ class _Enumerator:
         from azure.core.exceptions import AzureError, DecodeError, HttpResponseError
 
         c, objs, bad = task.c, [], []
+        if c.level == "graph":
+            return self._run_graph(task)
+        pages = [0]
 
         def hook(response) -> None:
+            pages[0] += 1
             if response.http_response.status_code != 200:
                 return
             body = response.context.get("deserialized_data")
@@ -474,6 +692,8 @@ class _Enumerator:
             return [], _error(scope, None, f"{c.call}: {type(exc).__name__}: {_short(exc)}", c.type)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body the SDK could not read
             return [], _error(scope, None, f"{c.call}: malformed answer: {type(exc).__name__}: {_short(exc)}", c.type)
+        finally:
+            self._pages[(c.name, task.subject.lower())] = pages[0]
         if bad:
             return [], _error(scope, 200, f"{c.call}: malformed answer: {bad[0]}", c.type)
         return objs, None
@@ -497,6 +717,7 @@ class _Enumerator:
         if key in self._seen:
             return
         self._seen.add(key)
+        self._depth[key] = self._cur_depth
         sub = client_sub or (subject if COLLECTORS[name].level == "subscription" else _parts(subject)[0])
         self._queue.append(_Task(COLLECTORS[name], subject, sub, group))
         self._pending[group] += 1
@@ -517,6 +738,11 @@ class _Enumerator:
                     self.accept(t, objs, err)
 
     def accept(self, t: _Task, objs: list, err: dict | None) -> None:
+        key = (t.c.name, t.subject.lower())
+        self._cur_depth = self._depth.get(key, 0) + max(1, self._pages.pop(key, 1))
+        self.chain = max(self.chain, self._cur_depth)
+        if t.c.level == "graph":
+            return self._accept_graph(t, objs, err)
         self.calls_done += 1
         counts = self._counts.setdefault(t.group, Counter())
         if err:
@@ -560,6 +786,9 @@ class _Enumerator:
                 principal = _get(v, "identity", "principalId")
                 if isinstance(principal, str):
                     self._principals.add(principal.lower())
+                    for p, rd in self._assignments:   # custom roles as soon as both sides are known
+                        if p == principal.lower():
+                            self._role_definition(p, rd)
                 backup, refs = _backup_vault_refs(v)
                 if backup:
                     self.add("storage_config", vid, g)
@@ -567,7 +796,7 @@ class _Enumerator:
                     for pe in refs:
                         if self.out_of_scope(pe):
                             self.add("private_endpoint", pe, g)
-                else:
+                elif self.source == "arm":   # Resource Graph lists protected items itself
                     self.add("protected_items", vid, g)
         elif name in ("private_endpoints", "private_endpoint"):
             for pe in objs:
@@ -601,6 +830,7 @@ class _Enumerator:
                 p, rd = _get(ra, "properties", "principalId"), _get(ra, "properties", "roleDefinitionId")
                 if isinstance(p, str) and isinstance(rd, str):
                     self._assignments.append((p.lower(), rd))
+                    self._role_definition(p.lower(), rd)
         elif name == "activity_log":
             return [_trim_event(e) for e in objs if _is_register_event(e)]
         elif name == "role_definition":
@@ -609,10 +839,108 @@ class _Enumerator:
 
     def role_definitions(self) -> None:
         """Custom roles referenced by assignments of vault principals (built-in GUIDs are known)."""
-        anysub = next(iter(sorted(self.in_scope)), "")
         for principal, rd in self._assignments:
-            if principal in self._principals and rd.rstrip("/").rsplit("/", 1)[-1].lower() not in BUILTIN_ROLES:
-                self.add("role_definition", rd, "", client_sub=_sub_of(rd) or anysub)
+            self._role_definition(principal, rd)
+
+    def _role_definition(self, principal: str, rd: str) -> None:
+        if principal in self._principals and rd.rstrip("/").rsplit("/", 1)[-1].lower() not in BUILTIN_ROLES:
+            anysub = min(self.in_scope) if self.in_scope else ""
+            self.add("role_definition", rd, "", client_sub=_sub_of(rd) or anysub)
+
+    # -- Resource Graph -------------------------------------------------------------------------------------------
+    def add_graph(self, subs: list[str]) -> None:
+        """One query per type of :data:`GRAPH_QUERIES` per batch of up to ``GRAPH["batch"]`` subscriptions."""
+        size = max(1, int(GRAPH["batch"]))
+        for i in range(0, len(subs), size):
+            batch = f"batch-{i // size}"
+            self._batches[batch] = subs[i:i + size]
+            for sub in self._batches[batch]:
+                self._started.setdefault(sub.lower(), time.monotonic())
+            for name, (table, arm_type) in GRAPH_QUERIES.items():
+                c = Collector(f"graph:{name}", GRAPH_CLIENT, "resources", arm_type, "graph",
+                              {"query": graph_query(table, arm_type), "as": name})
+                key = (c.name, batch)
+                self._seen.add(key)
+                self._depth[key] = self._cur_depth
+                self._queue.append(_Task(c, batch, "", ""))
+                for sub in self._batches[batch]:
+                    self._pending[sub.lower()] += 1
+                self.calls_total += 1
+
+    def _run_graph(self, task: _Task) -> tuple[list, dict | None]:
+        from azure.core.exceptions import AzureError, DecodeError, HttpResponseError
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        subs, query = self._batches[task.subject], task.c.kwargs["query"]
+        rows: list = []
+        pages, box = 0, {}
+
+        def hook(response) -> None:
+            if response.http_response.status_code == 200:
+                box["doc"] = response.context.get("deserialized_data")
+
+        what = f"Resource Graph query {query!r}"
+        try:
+            client, token = self.client(GRAPH_CLIENT, ""), None
+            while True:
+                options = QueryRequestOptions(top=int(GRAPH["top"]), skip_token=token, result_format="objectArray")
+                client.resources(QueryRequest(subscriptions=subs, query=query, options=options),
+                                 raw_response_hook=hook)
+                pages += 1
+                doc = box.pop("doc", None)
+                if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+                    raise ValueError("the answer has no 'data' list")
+                rows.extend(_from_graph(r) for r in doc["data"])
+                token = doc.get("$skipToken")
+                if not token:
+                    break
+        except ClientAuthenticationError:
+            raise
+        except DecodeError as exc:
+            return [], _error("", exc.status_code, f"{what}: malformed answer: {_short(exc)}", task.c.type)
+        except HttpResponseError as exc:
+            return [], _error("", exc.status_code, f"{what}: {_short(exc)}", task.c.type)
+        except AzureError as exc:
+            return [], _error("", None, f"{what}: {type(exc).__name__}: {_short(exc)}", task.c.type)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return [], _error("", None, f"{what}: malformed answer: {type(exc).__name__}: {_short(exc)}",
+                              task.c.type)
+        finally:
+            self._pages[(task.c.name, task.subject.lower())] = max(1, pages)
+        return rows, None
+
+    def _accept_graph(self, t: _Task, rows: list, err: dict | None) -> None:
+        """Rows per subscription, through the follow-ups of the ARM collector the query stands in for; a failed
+        query is an error record for each subscription of its batch."""
+        self.calls_done += 1
+        subs = [s.lower() for s in self._batches[t.subject]]
+        name = t.c.kwargs["as"]
+        if err:
+            for sub in subs:
+                self.errors.append({**err, "scope": f"/subscriptions/{sub}"})
+                self._errs[sub] += 1
+        else:
+            by_sub: dict[str, list] = {}
+            for r in rows:
+                rid = _get(r, "id")
+                by_sub.setdefault(_sub_of(rid) if isinstance(rid, str) else "", []).append(r)
+            for sub, objs in by_sub.items():
+                st = _Task(COLLECTORS[name], sub, sub, sub)
+                if name != "private_dns_zones":   # records and links come from Resource Graph too
+                    objs = self.follow(st, objs)
+                objs = [o for o in objs if self._new(o)]
+                self.resources.extend(objs)
+                self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
+        for sub in subs:
+            self._pending[sub] -= 1
+            self._report(sub)
+        if self.progress is not None:
+            self.progress.call_done(self.calls_done, self.calls_total)
+
+    def _report(self, sub: str) -> None:
+        if self.progress is not None and self._pending[sub] == 0 and sub in self.in_scope:
+            self.progress.subscription_done(sub, self._counts.get(sub, Counter()), self._errs[sub],
+                                            time.monotonic() - self._started.get(sub, time.monotonic()))
 
 
 def _short(exc: Exception, limit: int = 400) -> str:
@@ -655,16 +983,26 @@ def _looks_like_guid(s: str) -> bool:
 
 
 def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint: str | None, cloud: str = "public",
-                   max_concurrency: int = 8, progress=None, connection_verify=None) -> dict:
+                   max_concurrency: int = DEFAULT_CONCURRENCY, progress=None, connection_verify=None,
+                   source: str = "arm", stats: dict | None = None) -> dict:
     """Read the estate of ``subscriptions`` (ids or display names; None: every subscription the credential can
-    list) and return ``{"resources", "errors", "collected_at", "collected_types"}`` (see the module doc)."""
+    list) and return ``{"resources", "errors", "collected_at", "collected_types"}`` (see the module doc).
+
+    ``source="resource-graph"`` takes the inventory from Resource Graph queries (:data:`GRAPH_QUERIES`) and the
+    rest from ARM. ``stats``, if given, is filled with what the run did: ``requests`` (attempts sent),
+    ``statuses``, ``throttled`` (429s received), ``paced_seconds`` (time requests waited for a token),
+    ``chain`` (the longest dependent chain of requests), ``calls`` and ``by_budget``."""
     if cloud not in CLOUDS:
         raise CollectError(f"--cloud: unknown cloud {cloud!r} (choose from {', '.join(CLOUDS)})")
+    if source not in ("arm", "resource-graph"):
+        raise CollectError(f"--source: unknown source {source!r} (choose from arm, resource-graph)")
     arm = arm_endpoint or default_arm_endpoint(cloud)
     collected_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     en = _Enumerator(credential, arm, CLOUDS[cloud]["scope"], max_concurrency, progress, connection_verify)
+    en.source = source
     try:
         listed, err = en.run(_Task(COLLECTORS["subscriptions"], "", "", ""))
+        en._cur_depth = en.chain = max(1, en._pages.pop(("subscriptions", ""), 1))
         if err:
             err["scope"] = ""
             en.errors.append(err)
@@ -680,9 +1018,12 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
                            | {m.lower(): "" for m in missing})
         for sub in missing:
             en.add("subscription", sub, sub.lower())
+        if source == "resource-graph":
+            en.add_graph(subs)
         for sub in subs:
             for c in COLLECTORS.values():
-                if c.level == "subscription" and c.name not in ("subscription", "activity_log"):
+                if c.level == "subscription" and c.name not in ("subscription", "activity_log") and \
+                        (source == "arm" or c.name in GRAPH_ARM):
                     en.add(c.name, sub, sub.lower())
         en.drain()
         en.role_definitions()
@@ -694,6 +1035,10 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         if progress is not None:
             progress.close()
         en.session.close()
+        if stats is not None:
+            stats.update(requests=en.pacer.attempts, statuses=dict(en.pacer.statuses), throttled=en.pacer.throttled,
+                         paced_seconds=round(en.pacer.waited, 3), chain=en.chain, calls=en.calls_total,
+                         by_budget=dict(en.pacer.by_key), source=source)
 
 
 def _result(en: _Enumerator, collected_at: str) -> dict:

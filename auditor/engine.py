@@ -176,14 +176,16 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     msg = np.where(malformed & covered.isna(), f"the {label} could not be read", msg)
 
     rid = view["rid"].astype(str)
-    rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("")
-    sub = view["sub"].fillna("").astype(str)
-    name = view["name"].fillna("").astype(str)
-    vault_rid = m.vaults.set_index("id")["rid"]
-    vault = view["vault_id"] if "vault_id" in view else view["id"]
-    vault = vault.map(lambda v: vault_rid.get(v, v) if isinstance(v, str) else "")
-    remediation = [rule.remediation.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
-                   for g, n, r, s in zip(rg, name, rid, sub)]
+    rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("").tolist()
+    sub = view["sub"].fillna("").astype(str).tolist()
+    name = view["name"].fillna("").astype(str).tolist()
+    rid = rid.tolist()
+    vault_rid = m.vault_rids()
+    vault = (view["vault_id"] if "vault_id" in view else view["id"]).tolist()
+    vault = [vault_rid.get(v, v) if isinstance(v, str) else "" for v in vault]
+    template = rule.remediation
+    remediation = [template.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
+                   for g, n, r, s in zip(rg, name, rid, sub)] if "{" in template else template
     rtype = SUBJECT_TYPES[rule.subject]
     return pd.DataFrame({
         "finding_id": [finding_id(rule.id, r) for r in rid], "rule_id": rule.id, "title": rule.title,

@@ -288,23 +288,20 @@ def extract(ing: I.Ingested) -> tuple[Tables, dict[str, set[str]]]:
     Returns the tables and, per type, the ids of the objects that were unreadable."""
     t = Tables()
     bad: dict[str, set[str]] = defaultdict(set)
+    lists = [getattr(t, n) for n in Tables.NAMES]
     for raw in ing.objects.values():
         fn = EXTRACTORS.get(raw.type)
         if fn is None:
             continue
-        # Extract into scratch lists first so a half-read object leaves nothing behind.
-        scratch = Tables()
+        marks = [len(x) for x in lists]
         try:
-            fn(scratch, raw)
+            fn(t, raw)
         except (Malformed, AttributeError, TypeError, ValueError) as exc:
+            for x, n in zip(lists, marks):  # a half-read object leaves nothing behind
+                del x[n:]
             label = f"{raw.obj.get('id')!r} (position {raw.source.position})"
             msg = f"{raw.source.path}: object {label} is unreadable: {exc}"
             ing.warnings.append(msg)
             ing.errors.append(I.unreadable(raw.id, raw.type, msg))
             bad[raw.type].add(raw.id)
-            continue
-        for n in Tables.NAMES:
-            rows = getattr(scratch, n)
-            if rows:
-                getattr(t, n).extend(rows)
     return t, bad

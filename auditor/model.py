@@ -80,24 +80,32 @@ def _tuples(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v if isinstance(v, tuple) else ())
 
 
-def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None,
-               sort: bool = True) -> pd.Series:
-    """Group ``col`` by ``key`` into tuples of distinct non-null values (sorted), one sort and one pass."""
+def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
+    """Group ``col`` by ``key`` into sorted tuples of distinct non-null values.
+
+    Hash-factorises the key once and splits one stably ordered array: no sort of strings, no per-group pandas
+    call."""
     keys = key if isinstance(key, list) else [key]
-    d = df.loc[df[col].notna(), keys + [col]].drop_duplicates()
+    d = df.loc[df[col].notna(), keys + [col]]
     if d.empty:
         index = pd.MultiIndex.from_arrays([[]] * len(keys), names=keys) if len(keys) > 1 else pd.Index([], name=key)
         return pd.Series([], index=index, dtype=object, name=name or col)
-    d = d.sort_values(keys + ([col] if sort else []), kind="stable")
-    vals = d[col].to_numpy(dtype=object)
-    k = d[keys].to_numpy(dtype=object)
-    change = np.ones(len(d), dtype=bool)
-    change[1:] = (k[1:] != k[:-1]).any(axis=1)
-    starts = np.flatnonzero(change)
-    bounds = np.append(starts, len(d))
-    tuples = [tuple(vals[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    first = d.iloc[starts]
-    index = pd.MultiIndex.from_frame(first[keys]) if len(keys) > 1 else pd.Index(first[key], name=key)
+    if len(keys) == 1:
+        codes, uniques = pd.factorize(d[key], sort=False)
+    else:
+        codes = d.groupby(keys, sort=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    vals = d[col].to_numpy(dtype=object)[order]
+    sc = codes[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    bounds = np.append(starts, len(sc)).tolist()
+    vals = vals.tolist()
+    tuples = [tuple(sorted(set(vals[a:b]))) for a, b in zip(bounds[:-1], bounds[1:])]
+    if len(keys) == 1:
+        index = pd.Index(uniques.take(sc[starts]) if hasattr(uniques, "take") else np.asarray(uniques)[sc[starts]],
+                         name=key)
+    else:
+        index = pd.MultiIndex.from_frame(d[keys].iloc[order[starts]])
     return pd.Series(tuples, index=index, dtype=object, name=name or col)
 
 
@@ -181,6 +189,12 @@ class Model:
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
+
+    def vault_rids(self) -> dict[str, str]:
+        """Lower-cased vault id -> the id as ARM spelled it."""
+        if "_vault_rids" not in self.__dict__:
+            self.__dict__["_vault_rids"] = dict(zip(self.vaults["id"].tolist(), self.vaults["rid"].astype(str).tolist()))
+        return self.__dict__["_vault_rids"]
 
 
 def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: list[dict]) -> Model:
@@ -504,54 +518,54 @@ def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, F: dict) -> 
     grants = custom_grants(F["role_defs"])
     j = nd.merge(roles[["principal_id", "principal_type", "role_guid", "scope"]], on="principal_id")
     ok = [covers(s, t) and (g in NEEDS[n][0] or n in grants.get(g, ()))
-          for s, t, g, n in zip(j["scope"], j["target"], j["role_guid"], j["need"])]
+          for s, t, g, n in zip(j["scope"].tolist(), j["target"].tolist(), j["role_guid"].tolist(), j["need"].tolist())]
     met = j[pd.Series(ok, index=j.index, dtype=bool)][["v", "need", "target"]].drop_duplicates()
     miss = nd.merge(met.assign(ok=True), on=["v", "need", "target"], how="left")
     miss = miss[miss["ok"].isna()]
     kinds = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
     miss = miss.assign(text=[f"{NEEDS[n][2]} on {kinds[n]} {t}" for n, t in zip(miss["need"], miss["target"])])
-    missing = miss.groupby("v")["text"].agg(lambda s: tuple(sorted(s)))
+    missing = _agg_tuple(miss, "v", "text").to_dict()
     has_groups = roles["principal_type"].str.lower().eq("group").any()
     note = " Role assignments to groups are not expanded." if has_groups else ""
-    return ([missing.get(i, ()) for i in vaults["id"]],
-            [note if missing.get(i) else "" for i in vaults["id"]])
+    ids = vaults["id"].tolist()
+    return [missing.get(i, ()) for i in ids], [note if missing.get(i) else "" for i in ids]
 
 
 def chains(m: Model) -> list[dict]:
-    """The per-vault resolution chain for the HTML report."""
+    """The per-vault resolution chain for the HTML report: vault -> endpoints -> FQDNs -> zone -> record -> link.
+
+    Built from the prepared views with column operations; the only loops are over the output rows."""
     ep, fq = m.endpoints, m.fqdns
+    pes = ep[ep["backup"] | ep["storage"]]
+    if "resolved" not in fq:
+        fq = fq.assign(resolved=None)
+    fq = fq.merge(pes[["id", "custom_dns"]].rename(columns={"id": "pe_id"}), on="pe_id")
+    broken = np.select([fq["custom_dns"], ~fq["linked"], ~fq["has_record"], fq["stale"]],
+                       [None, "no zone linked to the VNet", "no A record", "stale A record"], default=None)
+    zone_rid = fq["zone_rid"].where(fq["zone_rid"].notna(), fq["zone_id"])
+    recs = [dict(fqdn=f, expected_ips=list(e), zone_name=z, zone_id=zi if isinstance(zi, str) else None,
+                 linked=bool(li), record_ips=list(r), resolved=rv, broken=b)
+            for f, e, z, zi, li, r, rv, b in zip(fq["fqdn"], fq["expected"], fq["zone_name"], zone_rid, fq["linked"],
+                                                   fq["record_ips"], fq["resolved"], broken)]
+    by_pe: dict[str, list] = {}
+    for pid, rec in zip(fq["pe_id"], recs):
+        by_pe.setdefault(pid, []).append(rec)
+    status = [", ".join(c) or (p if isinstance(p, str) else "") for c, p in zip(pes["conn_states"], pes["prov_state"])]
+    pe_recs = [(vs, dict(pe_id=rid, pe_name=n, kind="backup" if b else "storage", status=st, in_input=bool(ii),
+                         custom_dns=bool(cd), fqdns=by_pe.get(i, [])))
+               for i, rid, n, b, st, ii, cd, vs in zip(pes["id"], pes["rid"], pes["name"], pes["backup"], status,
+                                                        pes["in_input"], pes["custom_dns"], pes["related_vaults"])]
+    by_vault: dict[str, list] = {}
+    for vs, rec in pe_recs:
+        for v in vs:
+            by_vault.setdefault(v, []).append(rec)
+    bad_status = ("pending", "rejected", "disconnected", "failed")
     out = []
-    by_pe = {k: d for k, d in fq.groupby("pe_id", sort=False)} if len(fq) else {}
-    pe_by_vault: dict[str, list] = {}
-    cols = ["id", "rid", "name", "backup", "storage", "in_input", "conn_states", "prov_state", "related_vaults",
-            "custom_dns", "vnet_id"]
-    for row in ep.loc[ep["backup"] | ep["storage"], cols].itertuples(index=False):
-        for v in row.related_vaults:
-            pe_by_vault.setdefault(v, []).append(row)
-    for v in m.vaults[m.vaults["uses_pe"]].itertuples(index=False):
-        endpoints = []
-        for pe in sorted(pe_by_vault.get(v.id, []), key=lambda r: (not r.backup, r.name or "")):
-            fqdns = []
-            d = by_pe.get(pe.id)
-            if d is not None:
-                for f in d.itertuples(index=False):
-                    broken = None
-                    if pe.custom_dns:
-                        broken = None
-                    elif not f.linked:
-                        broken = "no zone linked to the VNet"
-                    elif not f.has_record:
-                        broken = "no A record"
-                    elif f.stale:
-                        broken = "stale A record"
-                    fqdns.append(dict(fqdn=f.fqdn, expected_ips=list(f.expected), zone_name=f.zone_name,
-                                      zone_id=f.zone_rid if isinstance(f.zone_rid, str) else f.zone_id,
-                                      linked=bool(f.linked), record_ips=list(f.record_ips), resolved=None,
-                                      broken=broken))
-            status = ", ".join(pe.conn_states) or (pe.prov_state or "")
-            endpoints.append(dict(pe_id=pe.rid, pe_name=pe.name, kind="backup" if pe.backup else "storage",
-                                  status=status, in_input=bool(pe.in_input), custom_dns=bool(pe.custom_dns),
-                                  fqdns=fqdns))
-        out.append(dict(vault_id=v.rid, vault_name=v.name, subscription_id=v.sub, experience=v.experience,
-                        endpoints=endpoints))
+    users = m.vaults[m.vaults["uses_pe"]]
+    for vid, rid, name, sub, exp in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"]):
+        eps = sorted(by_vault.get(vid, []), key=lambda r: (r["kind"] != "backup", r["pe_name"] or ""))
+        n_broken = sum(1 for e in eps for f in e["fqdns"] if f["broken"]) + sum(
+            1 for e in eps if any(b in e["status"].lower() for b in bad_status))
+        out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps,
+                        broken_links=n_broken))
     return out

@@ -1,6 +1,8 @@
 """Report writers: one function per format, all fed the same findings frame, metadata and chains."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,27 +12,69 @@ FILES = {"csv": "findings.csv", "html": "report.html", "json": "findings.json", 
          "markdown": "summary.md"}
 
 
+class ReportError(Exception):
+    pass
+
+
+# Rough cost of each writer, to split the formats into two equal halves when writing in parallel.
+_COST = {"csv": 4, "json": 3, "junit": 2, "html": 2, "markdown": 0}
+
+
 def write_reports(out_dir: str | Path, formats: list[str], findings: pd.DataFrame, meta: dict,
-                  chains: list[dict]) -> list[Path]:
+                  chains: list[dict], parallel: bool | None = None) -> list[Path]:
+    """Write every requested format into ``out_dir`` (each file atomically).
+
+    Large audits write in two processes (fork: the child shares the findings copy-on-write), since every writer is
+    CPU-bound and the machine has more than one core."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = out / FILES[fmt]
-        if fmt == "json":
-            from .tabular import write_json
-            write_json(path, findings, meta)
-        elif fmt == "csv":
-            from .tabular import write_csv
-            write_csv(path, findings, meta)
-        elif fmt == "html":
-            from .html import write_html
-            write_html(path, findings, meta, chains)
-        elif fmt == "junit":
-            from .junit import write_junit
-            write_junit(path, findings, meta)
-        elif fmt == "markdown":
-            from .markdown import write_markdown
-            write_markdown(path, findings, meta)
-        written.append(path)
-    return written
+    if parallel is None:
+        parallel = len(findings) >= 20_000 and len(formats) > 1 and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    if not parallel:
+        return [_write(out, fmt, findings, meta, chains) for fmt in formats]
+    ordered = sorted(formats, key=lambda f: -_COST[f])
+    mine, theirs, load = [], [], [0, 0]
+    for fmt in ordered:
+        side = 0 if load[0] <= load[1] else 1
+        (mine if side == 0 else theirs).append(fmt)
+        load[side] += _COST[fmt]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: write its half, report failure through the exit status
+        code = 0
+        try:
+            for fmt in theirs:
+                _write(out, fmt, findings, meta, chains)
+        except BaseException as exc:  # noqa: BLE001 - the parent reports it
+            sys.stderr.write(f"auditor: error: writing {', '.join(theirs)}: {exc}\n")
+            code = 1
+        finally:
+            os._exit(code)
+    try:
+        written = [_write(out, fmt, findings, meta, chains) for fmt in mine]
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise ReportError(f"{out}: writing {', '.join(theirs)} failed")
+    return written + [out / FILES[f] for f in theirs]
+
+
+def _write(out: Path, fmt: str, findings: pd.DataFrame, meta: dict, chains: list[dict]) -> Path:
+    path = out / FILES[fmt]
+    if fmt == "json":
+        from .tabular import write_json
+        write_json(path, findings, meta)
+    elif fmt == "csv":
+        from .tabular import write_csv
+        write_csv(path, findings, meta)
+    elif fmt == "html":
+        from .html import write_html
+        write_html(path, findings, meta, chains)
+    elif fmt == "junit":
+        from .junit import write_junit
+        write_junit(path, findings, meta)
+    elif fmt == "markdown":
+        from .markdown import write_markdown
+        write_markdown(path, findings, meta)
+    return path

@@ -35,6 +35,7 @@ LISTED: tuple[str, ...] = ("NonCompliant", "Error", "Exempt")
 #: but laying out 20k rows makes the browser take seconds per filter or sort. Must match report.css.
 ROW_LIMIT = 500
 VAULT_LIMIT = 200
+HEALTHY_DETAIL = 50
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -267,20 +268,32 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
     return rows
 
 
-def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool) -> list[dict[str, Any]]:
-    out = []
+def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Detailed chains (every broken one, and the first HEALTHY_DETAIL healthy ones), and the other healthy ones as
+    one compact line each, so that a 4,000-vault estate stays a readable, small page."""
+    out, compact = [], []
+    healthy = 0
     for ch in chains or []:
         if not isinstance(ch, Mapping):
             continue
-        rows = _chain_rows(ch, resolve_used)
         vault_id = clean_text(ch.get("vault_id"))
+        if ch.get("broken_links") == 0 and not resolve_used:
+            healthy += 1
+            if healthy > HEALTHY_DETAIL:
+                eps = [e for e in ch.get("endpoints") or [] if isinstance(e, Mapping)]
+                compact.append({"vault_id": vault_id, "vault_name": clean_text(ch.get("vault_name")) or _vault_name(vault_id),
+                                "experience": clean_text(ch.get("experience")), "endpoints": len(eps),
+                                "fqdns": sum(len(e.get("fqdns") or []) for e in eps)})
+                continue
+        rows = _chain_rows(ch, resolve_used)
         out.append({"vault_id": vault_id,
                     "vault_name": clean_text(ch.get("vault_name")) or _vault_name(vault_id),
                     "subscription_id": clean_text(ch.get("subscription_id")),
                     "experience": clean_text(ch.get("experience")),
                     "rows": rows,
                     "broken": sum(1 for r in rows if r["result"]["state"] == "bad")})
-    return out
+    return out, compact
 
 
 # --------------------------------------------------------------------------------------------- render
@@ -338,6 +351,8 @@ def _asset(name: str, closing: str) -> tuple[Markup, str]:
 def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
              chains: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
     meta = meta or {}
+    resolve_used = bool(meta.get("resolve_used"))
+    chain_view, healthy_compact = _chains_view(chains, resolve_used)
     df = findings if findings is not None else pd.DataFrame()
     tool = meta.get("tool") or {}
     if not isinstance(tool, Mapping):
@@ -467,7 +482,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         "errors": errors, "rules": rules, "subs": subs, "vaults": vaults,
         "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
         "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
-        "chains": _chains_view(chains, resolve_used), "resolve_used": resolve_used,
+        "chains": chain_view, "healthy_chains": healthy_compact, "resolve_used": resolve_used,
     }
 
 
