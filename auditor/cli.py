@@ -137,6 +137,8 @@ def _setup_logging(args) -> None:
     root.setLevel(level)
     if args.verbose < 2:
         logging.getLogger("azure").setLevel(logging.WARNING)
+    # the per-subscription progress record is what --log-format json is for: shown at any verbosity
+    logging.getLogger("auditor.progress").setLevel(logging.INFO if args.log_format == "json" else logging.NOTSET)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,7 +222,7 @@ def _live(args, config_subs: list[str]):
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
     credential = collect.build_credential(tenant=args.tenant, cloud=args.cloud)
-    progress = collect.Progress() if hasattr(collect, "Progress") else None
+    progress = collect.Progress(structured=getattr(args, "log_format", "text") == "json")
     snap = collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
                                   arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
                                   progress=progress, **({"source": args.source} if args.source != "arm" else {}))
@@ -230,7 +232,7 @@ def _live(args, config_subs: list[str]):
 def cmd_collect(args) -> int:
     from .fsutil import atomic_open
     snap = _live(args, [])
-    with atomic_open(args.out, "w", private=True) as fh:
+    with atomic_open(args.out, "w", private=True, durable=True) as fh:
         json.dump(snap, fh, indent=None, separators=(",", ":"))
     errors = snap.get("errors") or []
     print(f"wrote {len(snap.get('resources', []))} objects to {safe(args.out)}"
@@ -291,10 +293,11 @@ def cmd_audit(args) -> int:
     if baseline_rows is not None:
         findings, resolved = engine.apply_baseline(findings, baseline_rows)
     summary = engine.summarize(findings)
+    present_rules = set(findings["rule_id"].unique().tolist())
     meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
-            "rules": [_rule_doc(r) for r in ALL if r.id in set(findings["rule_id"])],
+            "rules": [_rule_doc(r) for r in ALL if r.id in present_rules],
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
     if baseline_rows is None:
         meta.pop("baseline")

@@ -68,7 +68,9 @@ def present_types(ing: I.Ingested) -> set[str]:
 
 def model_from(ing: I.Ingested) -> Model:
     tables, bad = extract(ing)
-    m = build(tables, bad, present_types(ing), ing.errors)
+    present = present_types(ing)
+    ing.objects.clear()  # the raw JSON is no longer needed: free it before the frames are built
+    m = build(tables, bad, present, ing.errors)
     m.warnings, m.inputs = ing.warnings, ing.inputs
     return m
 

@@ -31,6 +31,14 @@ def _columns(findings: pd.DataFrame) -> dict[str, list]:
             for c in findings.columns}
 
 
+CHUNK = 20_000  # rows converted at a time: bounds the memory the writers add to the audit's
+
+
+def _chunks(findings: pd.DataFrame):
+    for start in range(0, len(findings), CHUNK):
+        yield _columns(findings.iloc[start:start + CHUNK])
+
+
 def write_json(path, findings: pd.DataFrame, meta: dict) -> None:
     doc = {"generated_at": meta.get("generated_at"), "tool": meta.get("tool"), "inputs": meta.get("inputs", []),
            "subscriptions": meta.get("subscriptions", []), "summary": meta.get("summary"),
@@ -38,36 +46,34 @@ def write_json(path, findings: pd.DataFrame, meta: dict) -> None:
     if meta.get("baseline") is not None:
         doc["baseline"] = meta["baseline"]
         doc["resolved"] = meta.get("resolved", [])
-    cols = _columns(findings)
-    names = list(cols)
+    names = list(findings.columns)
     dumps = orjson.dumps
     head = dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
     with atomic_open(path, "wb") as fh:
         fh.write(head[:-2] + b',\n  "findings": [\n')  # reopen the object just before its closing brace
-        rows = zip(*cols.values()) if names else iter(())
-        first = True
-        for row in rows:
-            fh.write((b"    " if first else b",\n    ") + dumps(dict(zip(names, row))))
-            first = False
+        sep = b"    "
+        for cols in _chunks(findings):
+            fh.write(sep + b",\n    ".join(dumps(dict(zip(names, row))) for row in zip(*cols.values())))
+            sep = b",\n    "
         fh.write(b"\n  ]\n}\n")
 
 
 def write_csv(path, findings: pd.DataFrame, meta: dict) -> None:
-    cols = _columns(findings)
-    for name, values in cols.items():
-        if name in _OWN or not values:
-            continue
-        # one scan of the whole column for control characters, then only the cells that need it
-        control = bool(_CONTROL.search("\n".join(values)))
-        for i, v in enumerate(values):
-            if v[:1] in _FORMULA_CHARS or (control and _CONTROL.search(v)):
-                values[i] = neutralise(v)
-    # RFC 4180 by hand, column by column: three times faster than csv.writer on 100k rows (same bytes out)
-    quoted = [[_quote(v) for v in values] for values in cols.values()]
-    header = ",".join(_quote(c) for c in cols)
+    """RFC 4180 by hand, column by column (three times faster than csv.writer on 100k rows, the same bytes), with
+    every input-derived cell neutralised against formula injection."""
+    names = list(findings.columns)
     with atomic_open(path, "w", newline="") as fh:
-        fh.write(header + "\r\n")
-        if quoted and quoted[0]:
+        fh.write(",".join(_quote(c) for c in names) + "\r\n")
+        for cols in _chunks(findings):
+            quoted = []
+            for name, values in cols.items():
+                if name not in _OWN:
+                    # one scan of the whole column for control characters, then only the cells that need it
+                    control = bool(_CONTROL.search("\n".join(values)))
+                    values = [neutralise(v) if v[:1] in _FORMULA_CHARS or (control and _CONTROL.search(v)) else v
+                              for v in values]
+                quoted.append(['"' + v.replace('"', '""') + '"' if ("," in v or '"' in v or "\n" in v or "\r" in v)
+                               else v for v in values])
             fh.write("\r\n".join(map(",".join, zip(*quoted))))
             fh.write("\r\n")
 
