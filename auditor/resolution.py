@@ -32,8 +32,8 @@ def attach_resolution(m: Model, *, servers=None, timeout: float = 2.0, retries: 
     for col, part in (("res_bad", bad), ("res_ok", ok), ("res_unreachable", unreach)):
         agg = part.groupby("pe_id")["text"].agg(lambda s: tuple(sorted(s)))
         m.endpoints[col] = [agg.get(i, ()) for i in m.endpoints["id"]]
-    addr = res.set_index("fqdn")
-    m.fqdns["resolved"] = m.fqdns["fqdn"].map(
-        lambda f: (", ".join(addr.at[f, "addresses"]) if addr.at[f, "status"] == "ok" else addr.at[f, "status"])
-        if f in addr.index else None)
+    # for the HTML chain: the addresses each name resolved to ([] when it did not), None where not asked
+    answers = {f: list(a) if st == "ok" else [] for f, st, a in zip(res["fqdn"], res["status"], res["addresses"])
+               if st != "unreachable"}
+    m.fqdns["resolved"] = [answers.get(f) for f in m.fqdns["fqdn"]]
     return res
