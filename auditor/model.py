@@ -31,6 +31,9 @@ NEEDS = {
              "Private DNS Zone Contributor, Contributor or Owner"),
 }
 REREGISTER_CUTOFF = pd.Timestamp("2020-05-01T00:00:00Z")
+TEXT_COLUMNS = ("rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant", "crr",
+                "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id", "backup_pe_id",
+                "state", "oldest_vault", "experience", "vault_sub")
 
 COLUMNS = {
     "vaults": ["id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id",
@@ -396,7 +399,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     for c in ("res_bad", "res_ok", "res_unreachable"):
         ep[c] = [()] * len(ep)
     exp_map = vaults.set_index("id")["experience"]
-    ep["experience"] = ep["vault_id"].map(exp_map).fillna("undetermined")
+    ep["experience"] = ep["vault_id"].map(exp_map).astype(object).fillna("undetermined")
     ep["v2"] = [any(v in v2 for v in vs) for vs in ep["related_vaults"]]
 
     # ---------------------------------------------------------------- subnets view
@@ -490,6 +493,10 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     for view in (vaults, ep, subnets, vn, pv):
         view["malformed"] = view["malformed"].fillna(False).astype(bool)
+        # text columns stay text (object) even when an estate leaves them all empty, so rules can fillna/.str them
+        for c in TEXT_COLUMNS:
+            if c in view:
+                view[c] = view[c].astype(object)
 
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"]) - {""})
     fqv["zone_rid"] = fqv["zone_id"].map(zone_lookup)

@@ -6,7 +6,7 @@ from auditor.rule import Rule, text
 
 
 def _crr_on(v: pd.DataFrame) -> pd.Series:
-    return v["crr"].fillna("").str.casefold().eq("enabled") | v["crr_flag"].fillna(False).astype(bool)
+    return v["crr"].fillna("").str.casefold().eq("enabled") | v["crr_flag"].eq(True)
 
 
 RULE = Rule(
