@@ -10,7 +10,8 @@ from auditor.fsutil import atomic_open
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters (C0 but tab/newlines, DEL, C1) and bidi overrides/isolates ("Trojan Source" spoofing)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_CHARS = frozenset(_FORMULA_START)
 # Columns the tool writes itself (fixed vocabularies, hashes): never input-derived.
 _OWN = {"finding_id", "rule_id", "title", "severity", "compliance_state", "resource_type"}
@@ -18,7 +19,7 @@ _OWN = {"finding_id", "rule_id", "title", "severity", "compliance_state", "resou
 
 def neutralise(cell: str) -> str:
     """OWASP CSV injection: a cell that a spreadsheet would read as a formula gets a leading apostrophe;
-    control characters are dropped."""
+    control and bidi-override characters are dropped."""
     cell = _CONTROL.sub("", cell)
     if cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
         return "'" + cell
