@@ -8,6 +8,7 @@ NonCompliant only).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -25,6 +26,10 @@ COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "su
            "exemption_category", "exemption_justification"]
 SUBJECT_READS = {"vaults": (I.VAULT,), "endpoints": (I.PRIVATE_ENDPOINT,), "subnets": (I.VNET, I.SUBNET),
                  "vnets": (I.VNET,), "providers": (I.PROVIDER,)}
+# The types whose absence could change whether a rule applies to a subject at all.
+SUBJECT_DECIDES = {"vaults": (I.VAULT,), "endpoints": (I.PRIVATE_ENDPOINT, I.VAULT, I.VNET, I.NIC),
+                   "subnets": (I.VNET, I.SUBNET, I.PRIVATE_ENDPOINT), "vnets": (I.VNET, I.PRIVATE_ENDPOINT),
+                   "providers": (I.PROVIDER, I.VAULT)}
 ABSENCE_TYPES = {I.ZONE, I.A_RECORD, I.VNET_LINK}
 TYPE_LABELS = {I.ZONE: "private DNS zones", I.A_RECORD: "private DNS A record sets", I.VNET_LINK:
                "private DNS zone virtual network links", I.ZONE_GROUP: "private DNS zone groups", I.VNET:
@@ -102,24 +107,30 @@ def _series(value, index) -> pd.Series:
     return pd.Series(value, index=index, dtype=object)
 
 
-def _covered_by_errors(view: pd.DataFrame, rule: Rule, errors: Sequence[dict]) -> pd.Series:
-    """Message of the first error record covering each row (None where none does)."""
+_ZONE_IN_SCOPE = re.compile(r"/providers/microsoft\.network/privatednszones/([^/]+)")
+
+
+def _covered_by_errors(view: pd.DataFrame, errors: Sequence[dict], types: set[str]) -> pd.Series:
+    """Message of the first error record that covers each row (None where none does).
+
+    A record covers a row when its types meet ``types`` and its scope contains one of the row's ``deps`` ids (or
+    lies inside one: an unreadable record in a zone the row uses). A row whose verdict rests on a zone *name* not
+    being found (``zone:<name>`` deps) is covered by a DNS error on a zone of that name, or on any broader scope."""
     out = pd.Series(None, index=view.index, dtype=object)
     if not errors or view.empty:
         return out
-    reads = set(rule.reads or SUBJECT_READS[rule.subject])
-    deps = view["deps"].explode().dropna()
+    deps = view["deps"].explode().dropna().astype(str)
     for rec in errors:
-        types = set(rec.get("types") or [])
-        if types == {"(unknown)"} or (types and not types & reads):
+        rtypes = set(rec.get("types") or [])
+        if rtypes == {"(unknown)"} or (rtypes and not rtypes & types):
             continue
         scope = rec.get("scope") or ""
         if scope:
-            d = deps.astype(str)
-            hit = (d == scope) | d.str.startswith(scope + "/") | pd.Series(
-                [scope.startswith(x + "/") for x in d], index=d.index, dtype=bool)
-            if types & ABSENCE_TYPES or not types:
-                hit |= d == "*"
+            hit = (deps == scope) | deps.str.startswith(scope + "/") | pd.Series(
+                [scope.startswith(x + "/") for x in deps], index=deps.index, dtype=bool)
+            if not rtypes or rtypes & ABSENCE_TYPES:
+                zone = _ZONE_IN_SCOPE.search(scope)
+                hit |= (deps == f"zone:{zone.group(1)}") if zone else deps.str.startswith("zone:")
             rows = hit[hit].index.unique()
         else:
             rows = view.index
@@ -170,8 +181,12 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
         state = np.where(hit, "Error", state)
         msg = np.where(hit, err, msg)
 
-    covered = _covered_by_errors(view, rule, m.errors)
-    hit = covered.notna() & (applies | ~in_input | malformed)
+    # unreadable data: Error where the row rests on it; and whatever the verdict where it could decide whether the
+    # rule applies at all (a subnet whose endpoints could not be listed is not "without backup endpoints")
+    covered = _covered_by_errors(view, m.errors, set(rule.reads or SUBJECT_READS[rule.subject]))
+    decisive = _covered_by_errors(view, m.errors, set(SUBJECT_DECIDES[rule.subject]))
+    hit = (covered.notna() & (applies | ~in_input | malformed)) | decisive.notna()
+    covered = covered.fillna(decisive)
     state = np.where(hit, "Error", state)
     msg = np.where(hit, covered, msg)
     state = np.where(malformed & covered.isna(), "Error", state)

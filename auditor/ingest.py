@@ -303,6 +303,8 @@ def _label(obj: Any, pos: int) -> str:
 
 def _merge(a: dict, b: dict) -> dict:
     merged = {**a, **b}
+    if "id" in a:
+        merged["id"] = a["id"]  # the first spelling of the id is the one reported
     pa, pb = a.get("properties"), b.get("properties")
     if isinstance(pa, dict) and isinstance(pb, dict):
         merged["properties"] = {**pa, **pb}

@@ -2,8 +2,9 @@
 
 ``build`` turns the extractors' records into pandas frames and then into five subject views, one per rule subject
 (vaults, endpoints, subnets, vnets, providers). Each view carries the evidence its rules read and a ``deps`` column:
-the lower-cased ids of everything the row's verdict rests on (``"*"`` when it rests on the *absence* of something
-that could live anywhere), which the engine matches against error records.
+the lower-cased ids of everything the row's verdict rests on (``zone:<name>`` when it rests on the *absence* of a
+private DNS zone, record or link of that zone name, which could live anywhere), matched by the engine against error
+records.
 """
 from __future__ import annotations
 
@@ -305,7 +306,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         "fq_unlinked": _texts(fqv, ~fqv["linked"], fqv["fqdn"] + " (zone " + fqv["zone_name"] + ")", "fq_unlinked"),
         "storage_fqdn": g["storage_zone"].any(),
         "fq_zone_ids": _agg_tuple(zones_long, "pe_id", "z", "fq_zone_ids"),
-        "fq_absent": (~fqv["has_record"] | ~fqv["linked"]).groupby(fqv["pe_id"]).any(),
+        "fq_absent": _agg_tuple(fqv.assign(t="zone:" + fqv["zone_name"])[~fqv["has_record"] | ~fqv["linked"]],
+                                "pe_id", "t", "fq_absent"),
     }) if len(fqv) else pd.DataFrame(columns=["n_fqdns", "fq_missing", "fq_stale", "fq_unlinked", "storage_fqdn",
                                               "fq_zone_ids", "fq_absent"])
     ep = ep.join(per_pe, on="id")
@@ -313,7 +315,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     for c in ("fq_missing", "fq_stale", "fq_unlinked", "fq_zone_ids"):
         ep[c] = _tuples(ep[c])
     ep["storage_fqdn"] = ep["storage_fqdn"].fillna(False).astype(bool)
-    ep["fq_absent"] = ep["fq_absent"].fillna(False).astype(bool)
+    ep["fq_absent"] = _tuples(ep["fq_absent"])
 
     # connection states (both sides) of each backup PE
     st = bconn.assign(status=bconn["status"].fillna(""))
@@ -380,17 +382,24 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vaults = vaults.join(vconn_pes, on="id")
     vaults["conn_pes"] = _tuples(vaults["conn_pes"])
     vpe = vpe.rename(columns={"related_vaults": "v"})
+    # zones a vault's verdicts rest on: IAM-001 (c) reads the blob/queue zones linked to its storage endpoints'
+    # VNets (and, where none is linked, rests on no zone of that name being linked anywhere)
+    sfq = fqv[fqv["storage_zone"] & fqv["pe_id"].isin(set(ep.loc[ep["storage"], "id"]))]
+    sfq = sfq.merge(vpe[["id", "v"]].rename(columns={"id": "pe_id"}), on="pe_id")
     dep_long = pd.concat([vpe[["v", "id"]].set_axis(["v", "d"], axis=1),
                           vpe[["v", "nic_ids"]].explode("nic_ids").set_axis(["v", "d"], axis=1),
                           vpe[["v", "vnet_id"]].set_axis(["v", "d"], axis=1),
                           vpe[["v", "subnet_id"]].set_axis(["v", "d"], axis=1),
-                          vpe[["v", "fq_zone_ids"]].explode("fq_zone_ids").set_axis(["v", "d"], axis=1)])
+                          sfq[["v", "linked_zone_ids"]].explode("linked_zone_ids").set_axis(["v", "d"], axis=1),
+                          pd.DataFrame({"v": sfq.loc[~sfq["linked"], "v"],
+                                        "d": "zone:" + sfq.loc[~sfq["linked"], "zone_name"]})])
     vdeps = _agg_tuple(dep_long, "v", "d").to_dict()
     vaults["deps"] = [(i,) + c + (vdeps.get(i, ()) or ()) for i, c in zip(vaults["id"], vaults["conn_pes"])]
     vaults["iam_missing"], vaults["iam_group_note"] = _iam(vaults, ep, fqv, F)
 
     # endpoint deps
-    ep["deps"] = [(i,) + v + n + tuple(x for x in (vn, sn) if isinstance(x, str)) + z + zg + (("*",) if a else ())
+    # "zone:<name>": the verdict rests on a zone of that name (or its record or link) NOT being found anywhere
+    ep["deps"] = [(i,) + v + n + tuple(x for x in (vn, sn) if isinstance(x, str)) + z + zg + a
                   for i, v, n, vn, sn, z, zg, a in zip(ep["id"], ep["related_vaults"], ep["nic_ids"], ep["vnet_id"],
                                                        ep["subnet_id"], ep["fq_zone_ids"], ep["zg_zone_ids"], ep["fq_absent"])]
     ep["vnet_known_anywhere"] = I.VNET in present
@@ -467,7 +476,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     prov = F["providers"]
     rs = prov[prov["namespace"] == "microsoft.recoveryservices"].drop_duplicates("sub")
     vault_subs = vaults.dropna(subset=["sub"])
-    psubs = sorted(set(vault_subs["sub"]) | set(rs["sub"]))
+    # every subscription known: one whose vaults could not be read still gets its rows (Error, not silence)
+    psubs = sorted((set(vault_subs["sub"]) | set(rs["sub"]) | set(F["subs"]["sub"])) - {""})
     pv = pd.DataFrame({"sub": pd.Series(psubs, dtype=object)})
     pv["id"] = "/subscriptions/" + pv["sub"] + "/providers/microsoft.recoveryservices"
     pv["rid"] = "/subscriptions/" + pv["sub"] + "/providers/Microsoft.RecoveryServices"

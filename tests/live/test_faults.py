@@ -34,12 +34,11 @@ BACKUP_ZONE, BLOB_ZONE, QUEUE_ZONE = ("privatelink.we.backup.windowsazure.com", 
                                       "privatelink.queue.core.windows.net")
 SQL04_QUEUE = "pe-rsv-prod-sql-04_ecsab74fe57_queue"
 # Rows whose verdict rests on something *not* found (an A record or a zone link that is missing): an unreadable zone
-# anywhere might hold it, so the engine makes them Error whenever any zone, record or link listing fails.
-ABSENCE_ROWS = {(r, "pe-rsv-prod-sql-04") for r in ("DNS-001", "DNS-003", "DNS-004")} \
-    | {(r, "pe-rsv-prod-sql-05") for r in ("DNS-001", "DNS-003", "DNS-004")} \
-    | {(r, SQL04_QUEUE) for r in ("DNS-002", "DNS-003", "DNS-004")}
-# ... of which those that read A records (an unreadable record listing leaves zone links known: DNS-004 stands)
-ABSENCE_RECORD_ROWS = {(r, pe) for r, pe in ABSENCE_ROWS if r != "DNS-004"}
+# of the same name might hold it, so they become Error when a zone of that name (or a whole scope) cannot be read.
+ABSENCE_BACKUP_ROWS = {(r, pe) for r in ("DNS-001", "DNS-003", "DNS-004")
+                       for pe in ("pe-rsv-prod-sql-04", "pe-rsv-prod-sql-05")}   # privatelink.we.backup...
+ABSENCE_QUEUE_ROWS = {(r, SQL04_QUEUE) for r in ("DNS-002", "DNS-003", "DNS-004")}  # privatelink.queue...
+ABSENCE_ROWS = ABSENCE_BACKUP_ROWS | ABSENCE_QUEUE_ROWS
 
 _counter = itertools.count()
 
@@ -197,22 +196,23 @@ def _error_messages_name(run: Run, scope: str, status: str) -> None:
 
 def test_403_on_one_subscription(demo, tmp_path, capsys):
     """Everything under contoso-dev answers 403 (the tenant listing still shows it). Its resources cannot be
-    listed, so they have no rows; the absence verdicts elsewhere become Error (a zone in dev of any name may be
-    linked to a prod VNet); everything else equals the offline truth; exit 3."""
+    listed, so they have no rows but its provider's, which are Error; the absence verdicts elsewhere become Error
+    (a zone in dev of any name may be linked to a prod VNet); everything else equals the offline truth; exit 3."""
     demo.faults.append(Fault(status=403, prefix=f"/subscriptions/{DEV}"))
     run = audit(tmp_path, capsys)
     assert run.code == 3
     assert {(e["scope"].lower(), e["status"]) for e in run.doc["errors"]} == {(f"/subscriptions/{DEV}", 403)}
     assert {t for e in run.doc["errors"] for t in e["types"]} == {
         collect.T_VAULT, collect.T_PE, collect.T_NIC, collect.T_VNET, collect.T_ZONE, collect.T_RA, collect.T_PROVIDER}
-    assert_exact(run, truth(), ABSENCE_ROWS, absent=DEV)
-    assert not [k for k in run.rows if f"/subscriptions/{DEV}/" in k[1]]
+    provider = {("SUB-001", "Microsoft.RecoveryServices"), ("SUB-002", "Microsoft.RecoveryServices")}
+    assert_exact(run, truth(), ABSENCE_ROWS | provider, absent=DEV)
+    assert [k for k in run.rows if f"/subscriptions/{DEV}/" in k[1]] == [
+        ("SUB-001", f"/subscriptions/{DEV}/providers/microsoft.recoveryservices"),
+        ("SUB-002", f"/subscriptions/{DEV}/providers/microsoft.recoveryservices")]
     _error_messages_name(run, f"/subscriptions/{DEV}", "HTTP 403")
     assert f"/subscriptions/{DEV}" in run.out  # the summary names the unreadable scope
 
 
-@pytest.mark.xfail(strict=True, reason="model.py: a listed subscription whose provider and vaults could not be read "
-                                       "gets no SUB-001/SUB-002 row at all (should be Error)")
 def test_403_on_one_subscription_keeps_its_provider_rows_as_error(demo, tmp_path, capsys):
     demo.faults.append(Fault(status=403, prefix=f"/subscriptions/{DEV}"))
     run = audit(tmp_path, capsys)
@@ -222,30 +222,22 @@ def test_403_on_one_subscription_keeps_its_provider_rows_as_error(demo, tmp_path
 
 
 DEV_QUEUE_DIRECT = {(r, pe) for r in ("DNS-002", "DNS-003", "DNS-004")
-                    for pe in ("pe-rsv-dev-sql-01_ecsed1ba5c8_queue", "pe-rsv-dev-sql-02_ecs81356bc5_queue")}
+                    for pe in ("pe-rsv-dev-sql-01_ecsed1ba5c8_queue", "pe-rsv-dev-sql-02_ecs81356bc5_queue")} \
+    | {("IAM-001", "rsv-dev-sql-01"), ("IAM-001", "rsv-dev-sql-02")}  # (c) reads the queue zone's links
 
 
 def test_403_on_one_dns_zone(demo, tmp_path, capsys):
     """contoso-dev's privatelink.queue zone answers 403 (its records and links cannot be listed): the dev queue
-    storage endpoints' DNS rows are Error, plus the absence rows (see ABSENCE_ROWS); all else equals the truth."""
+    storage endpoints' DNS rows and their vaults' IAM-001 are Error, plus the absence rows of queue FQDNs (a queue
+    zone cannot hold a backup FQDN's record); all else equals the truth."""
     z = zone(DEV, QUEUE_ZONE)
     demo.faults.append(Fault(status=403, prefix=z))
     run = audit(tmp_path, capsys)
     assert run.code == 3
     assert sorted((e["scope"].lower(), e["status"], tuple(e["types"])) for e in run.doc["errors"]) == [
         (z.lower(), 403, (collect.T_A,)), (z.lower(), 403, (collect.T_LINK,))]
-    assert_exact(run, truth(), DEV_QUEUE_DIRECT | ABSENCE_ROWS)
+    assert_exact(run, truth(), DEV_QUEUE_DIRECT | ABSENCE_QUEUE_ROWS)
     _error_messages_name(run, z, "HTTP 403")
-
-
-@pytest.mark.xfail(strict=True, reason="engine.py/_covered_by_errors: the '*' absence dependency matches an error "
-                                       "record of any zone, even one whose name (the last segment of its scope) "
-                                       "differs from every zone the row's FQDNs need")
-def test_403_on_one_dns_zone_spares_other_zone_names(demo, tmp_path, capsys):
-    demo.faults.append(Fault(status=403, prefix=zone(DEV, QUEUE_ZONE)))
-    run = audit(tmp_path, capsys)
-    # pe-rsv-prod-sql-04/-05's backup FQDNs are in privatelink.we.backup zones: a queue zone cannot hold them
-    assert run.errors() == DEV_QUEUE_DIRECT | {(r, SQL04_QUEUE) for r in ("DNS-002", "DNS-003", "DNS-004")}
 
 
 def test_malformed_json_body(demo, tmp_path, capsys):
@@ -259,13 +251,14 @@ def test_malformed_json_body(demo, tmp_path, capsys):
     direct = {(r, f"pe-rsv-prod-v2-0{i}") for r in ("DNS-001", "DNS-003") for i in (1, 2, 3)}  # v2: blob FQDNs
     direct |= {(r, pe) for r in ("DNS-002", "DNS-003")
                for pe in ("pe-rsv-hub-mars-01_ecs697b65cb_blob", "pe-rsv-hub-mars-01_prot325abdec_blob")}
-    assert_exact(run, truth(), direct | ABSENCE_RECORD_ROWS)
+    assert_exact(run, truth(), direct)  # no absence row rests on a blob zone
     _error_messages_name(run, z, "HTTP 200")
 
 
 def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
     """contoso-dev's backup zone never answers its link listing in time: DNS-001/003/004 of the dev backup
-    endpoints and IAM-001 of their vaults (which reads the zone links) are Error."""
+    endpoints are Error, and so are the absence rows of backup FQDNs elsewhere (that zone might be linked to their
+    VNets); IAM-001 reads only blob/queue zones and stands."""
     monkeypatch.setattr(collect, "READ_TIMEOUT", 0.3)
     monkeypatch.setitem(collect.RETRY, "retry_total", 2)
     z = zone(DEV, BACKUP_ZONE)
@@ -275,8 +268,7 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
     [err] = run.doc["errors"]
     assert (err["scope"].lower(), err["status"], err["types"]) == (z.lower(), None, [collect.T_LINK])
     direct = {(r, pe) for r in ("DNS-001", "DNS-003", "DNS-004") for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")}
-    direct |= {("IAM-001", "rsv-dev-sql-01"), ("IAM-001", "rsv-dev-sql-02")}
-    assert_exact(run, truth(), direct | ABSENCE_ROWS)
+    assert_exact(run, truth(), direct | ABSENCE_BACKUP_ROWS)
     _error_messages_name(run, z, "")
 
 
@@ -299,22 +291,14 @@ def test_connection_resets_exhausted(demo, tmp_path, capsys):
     [err] = run.doc["errors"]
     assert (err["scope"].lower(), err["status"], err["types"]) == (f"/subscriptions/{DEV}", None, [collect.T_PE])
     expected = truth()
-    unreadable_but_judged = {  # see the xfail below
-        ("DNS-006", "vnet-rsv-dev-sql-01"), ("DNS-006", "vnet-rsv-dev-sql-02"),
-        ("PE-003", "snet-pe")}
-    for key, row in run.rows.items():
-        if (row["rule_id"], row["resource_name"]) in unreadable_but_judged and DEV in key[1]:
-            assert row["compliance_state"] == "NotApplicable"
-            expected[key] = row
     storage = {k for k in expected if DEV in k[1] and ("_ecs" in k[1] or "_prot" in k[1])}
     assert len(storage) == 6 * 7 and not storage & set(run.rows)  # 6 storage endpoints x 7 endpoint rules
     # a PE listing error holds no zone, record or link: the absence verdicts elsewhere stand
-    assert_exact(run, {k: v for k, v in expected.items() if k not in storage}, DEV_PE_ERRORS)
+    # the VNets and subnets of dev cannot show which endpoints they hold: Error, not "holds no backup endpoint"
+    held = {("DNS-006", "vnet-rsv-dev-sql-01"), ("DNS-006", "vnet-rsv-dev-sql-02"), ("PE-003", "snet-pe")}
+    assert_exact(run, {k: v for k, v in expected.items() if k not in storage}, DEV_PE_ERRORS | held)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py evaluate_rule: a row only becomes Error when the rule applies; a "
-                                       "NotApplicable decided on unreadable data (no endpoint seen in the VNet, "
-                                       "VNet not in the input) stays NotApplicable")
 def test_unreadable_data_never_gives_notapplicable(demo, tmp_path, capsys):
     run = _dev_pe_listing_reset(demo, tmp_path, capsys)
     was = truth()
@@ -323,8 +307,6 @@ def test_unreadable_data_never_gives_notapplicable(demo, tmp_path, capsys):
     assert flipped == []
 
 
-@pytest.mark.xfail(strict=True, reason="rules/dns_common.py + engine.py: PEs whose VNet listing failed are "
-                                       "NotApplicable ('virtual network is not in the input') instead of Error")
 def test_unreadable_vnets_make_dns_rows_error(demo, tmp_path, capsys):
     demo.faults.append(Fault(malformed=True, prefix=f"/subscriptions/{PROD}/providers/Microsoft.Network/"
                                                     "virtualNetworks"))
