@@ -771,6 +771,8 @@ class _Enumerator:
             counts[t.c.type] += len(objs)
             _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
         self._pending[t.group] -= 1
+        if self._pending[t.group] == 0:
+            self._release(t.group)
         if self.progress is not None:
             self.progress.call_done(self.calls_done, self.calls_total)
             if self._pending[t.group] == 0 and t.group in self.in_scope:
@@ -950,8 +952,17 @@ class _Enumerator:
         for sub in subs:
             self._pending[sub] -= 1
             self._report(sub)
+            if self._pending[sub] == 0:
+                self._release(sub)
         if self.progress is not None:
             self.progress.call_done(self.calls_done, self.calls_total)
+
+    def _release(self, sub: str) -> None:
+        """Drop a finished subscription's SDK clients (a management client weighs about a megabyte: keeping one per
+        subscription would make memory grow with their number). A later call re-creates what it needs."""
+        with self._lock:
+            for key in [k for k in self._clients if k[1].lower() == sub and sub]:
+                del self._clients[key]
 
     def _report(self, sub: str) -> None:
         if self.progress is not None and self._pending[sub] == 0 and sub in self.in_scope:

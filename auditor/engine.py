@@ -98,6 +98,7 @@ def load_objects(resources: list, errors: list[dict] | None = None, collected_ty
 # ------------------------------------------------------------------------------------------------ evaluation
 
 def finding_id(rule_id: str, resource_id: str) -> str:
+    """Stable across runs: a hash of the rule id and the lower-cased resource id."""
     return hashlib.sha256(f"{rule_id}|{resource_id.lower()}".encode()).hexdigest()[:24]
 
 
@@ -192,24 +193,47 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     state = np.where(malformed & covered.isna(), "Error", state)
     msg = np.where(malformed & covered.isna(), f"the {label} could not be read", msg)
 
-    rid = view["rid"].astype(str)
-    rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("").tolist()
-    sub = view["sub"].fillna("").astype(str).tolist()
-    name = view["name"].fillna("").astype(str).tolist()
-    rid = rid.tolist()
-    vault_rid = m.vault_rids()
-    vault = (view["vault_id"] if "vault_id" in view else view["id"]).tolist()
-    vault = [vault_rid.get(v, v) if isinstance(v, str) else "" for v in vault]
+    ids = _identity(m, rule.subject)
+    order = ids["order"]
     template = rule.remediation
     remediation = [template.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
-                   for g, n, r, s in zip(rg, name, rid, sub)] if "{" in template else template
-    rtype = SUBJECT_TYPES[rule.subject]
+                   for g, n, r, s in zip(ids["rg"], ids["name"], ids["rid"], ids["sub"])] if "{" in template \
+        else [template] * len(order)
+    prefix = hashlib.sha256(f"{rule.id}|".encode())
     return pd.DataFrame({
-        "finding_id": [finding_id(rule.id, r) for r in rid], "rule_id": rule.id, "title": rule.title,
-        "severity": rule.severity, "compliance_state": state, "subscription_id": sub, "resource_group": rg,
-        "resource_type": rtype, "resource_id": rid, "resource_name": name, "vault_id": vault, "message": msg,
-        "remediation": remediation, "exemption_category": "", "exemption_justification": "",
-    }, index=idx)
+        "finding_id": [_digest(prefix, r) for r in ids["lower"]], "rule_id": rule.id, "title": rule.title,
+        "severity": rule.severity, "compliance_state": state[order], "subscription_id": ids["sub"],
+        "resource_group": ids["rg"], "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": ids["rid"],
+        "resource_name": ids["name"], "vault_id": ids["vault"], "message": msg[order], "remediation": remediation,
+        "exemption_category": "", "exemption_justification": "",
+    })
+
+
+def _digest(prefix, lower_rid: str) -> str:
+    h = prefix.copy()
+    h.update(lower_rid.encode())
+    return h.hexdigest()[:24]
+
+
+def _identity(m: Model, subject: str) -> dict:
+    """The identity columns of a view's rows, in output order (lower-cased id), computed once per view."""
+    cache = m.__dict__.setdefault("_identity", {})
+    if subject not in cache:
+        view = m.view(subject)
+        rid = view["rid"].astype(str)
+        lower = rid.str.lower().tolist()
+        order = np.argsort(np.array(lower, dtype=object), kind="stable")
+        take = order.tolist()
+        rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("").tolist()
+        sub = view["sub"].fillna("").astype(str).tolist()
+        name = view["name"].fillna("").astype(str).tolist()
+        vault_rid = m.vault_rids()
+        vault = (view["vault_id"] if "vault_id" in view else view["id"]).tolist()
+        vault = [vault_rid.get(v, v) if isinstance(v, str) else "" for v in vault]
+        rid = rid.tolist()
+        cache[subject] = {"order": order, **{k: [v[i] for i in take] for k, v in (
+            ("rid", rid), ("lower", lower), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault))}}
+    return cache[subject]
 
 
 def apply_exemptions(findings: pd.DataFrame, exemptions: Sequence[Exemption], now: datetime) -> pd.DataFrame:
@@ -231,8 +255,11 @@ def apply_exemptions(findings: pd.DataFrame, exemptions: Sequence[Exemption], no
 
 
 def evaluate(m: Model, rules: Sequence[Rule], settings: Settings) -> pd.DataFrame:
+    """Every rule over its view; rows come out sorted (severity, rule id, resource id) without a global sort:
+    each rule's rows are in resource-id order and the rules are taken in (severity, id) order."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
     frames = []
-    for rule in rules:
+    for rule in sorted(rules, key=lambda r: (rank[r.severity], r.id)):
         if rule.id in settings.disabled or (settings.only and rule.id not in settings.only):
             continue
         if rule.only_with == "resolve" and not settings.resolve:
@@ -240,8 +267,9 @@ def evaluate(m: Model, rules: Sequence[Rule], settings: Settings) -> pd.DataFram
         frames.append(evaluate_rule(rule, m, settings))
     frames = [f for f in frames if len(f)]
     findings = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    findings = apply_exemptions(findings, settings.exemptions, settings.now)
-    return sort_findings(findings)
+    if settings.exemptions:
+        findings = apply_exemptions(findings, settings.exemptions, settings.now)
+    return findings
 
 
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:

@@ -152,6 +152,9 @@ class _Server(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         try:  # the TLS handshake runs in the request's own thread
+            # headers and body are written separately: without TCP_NODELAY, Nagle's algorithm and the client's
+            # delayed ACK add ~40 ms to every answer on a kept-alive connection
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = self.context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return
@@ -194,6 +197,7 @@ class Emulator:
         self.event_time_filter = True           # honour eventTimestamp bounds in the activity log $filter
         self.requests: list[dict] = []
         self.in_flight = self.max_in_flight = 0   # concurrent requests being answered, and the peak
+        self.cpu_seconds = 0.0                  # CPU time spent answering (excluding TLS handshakes)
         self.canned: dict[str, dict] = {}       # path -> a published example body served verbatim
         self.post_routes: dict[str, Callable[["Emulator", dict, Any], tuple[int, Any]]] = {}
         self._lock = threading.Lock()
@@ -251,6 +255,15 @@ class Emulator:
 
     # -- answers ------------------------------------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
+        cpu = time.thread_time()
+        try:
+            self._handle(h)
+        finally:
+            cpu = time.thread_time() - cpu
+            with self._lock:
+                self.cpu_seconds += cpu
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
         split = urlsplit(h.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         qlow = {k.lower(): v for k, v in query.items()}
@@ -260,6 +273,7 @@ class Emulator:
         auth = h.headers.get("Authorization") or ""
         bearer = auth[7:] if auth[:7].lower() == "bearer " else ""
         entry = {"method": h.command, "path": split.path, "query": query, "time": time.time(),
+                 "body": raw_body.decode("utf-8", "replace") if raw_body else "",
                  "headers": {k: v for k, v in h.headers.items() if k.lower() != "authorization"},
                  "bearer": bool(bearer), "token_ok": bool(bearer) and (self.token is None or bearer == self.token)}
         with self._lock:
@@ -294,8 +308,8 @@ class Emulator:
             return _err(405, f"{h.command} is not supported by the emulator")
         headers: dict[str, str] = {}
         sub = path.split("/")[2] if path.startswith("/subscriptions/") else "tenant"
-        if self.throttle is not None:
-            wait, left = self.throttle.take(sub)
+        if self.throttle is not None and not (h.command == "POST" and path in self.post_routes):
+            wait, left = self.throttle.take(sub)  # Resource Graph's POSTs have their own quota
             if wait:
                 return _err(429, "Number of read requests exceeded the limit.", extra={
                     "Retry-After": str(max(1, math.ceil(wait))),
@@ -318,8 +332,10 @@ class Emulator:
                 return _err(fault.status, fault.message or f"injected {fault.status}", fault.code or None, extra)
         if h.command == "POST":
             body = json.loads(raw_body or b"null")
-            status, answer = self.post_routes[path](self, query, body)
-            return status, answer, headers
+            out = self.post_routes[path](self, query, body)
+            if len(out) > 2:  # a route may answer headers too
+                headers.update(out[2])
+            return out[0], out[1], headers
         return (*self._get(path, raw_path, query, qlow), headers)
 
     def _get(self, path: str, raw_path: str, query: dict, qlow: dict) -> tuple[int, Any]:
@@ -401,6 +417,131 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self.max_in_flight = 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resource Graph
+# ---------------------------------------------------------------------------------------------------------------
+
+GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+NOT_IN_GRAPH = {EVENTS, PROVIDERS, "microsoft.network/privateendpoints/privatednszonegroups",
+                "microsoft.recoveryservices/vaults/backupstorageconfig"}
+_KQL = re.compile(r"^\s*(\w+)\s*\|\s*where\s+type\s*(?:=~|==|in~)\s*(\([^)]*\)|'[^']*')"
+                  r"\s*(?:\|\s*order\s+by\s+id\s+asc\s*)?$", re.I)
+
+
+def graph_table(kind: str) -> str | None:
+    """The Resource Graph table an object kind is in (None: Resource Graph does not hold it)."""
+    if kind in NOT_IN_GRAPH or not kind:
+        return None
+    if kind in RECORD_TYPES:
+        return "dnsresources"
+    if kind.startswith("microsoft.recoveryservices/vaults/"):
+        return "recoveryservicesresources"
+    if kind.startswith("microsoft.authorization/"):
+        return "authorizationresources"
+    if kind == SUBSCRIPTIONS:
+        return "resourcecontainers"
+    return "resources"
+
+
+class ResourceGraph:
+    """``POST /providers/Microsoft.ResourceGraph/resources``: answers the tool's own queries (``<table> | where
+    type =~ '<type>'`` or ``type in~ (...)``, optionally ``| order by id asc``; anything else is a 400) over the
+    emulator's estate, as rows in Resource Graph's shape (lower-cased ``type``, ``subscriptionId``,
+    ``resourceGroup``, ``tenantId`` and its other columns), restricted to the request's ``subscriptions``, sorted
+    by id and paged by ``options.$top`` (default 100, at most 1000) / ``$skip`` / ``$skipToken``. Its per-user
+    quota (``quota`` queries per ``window`` seconds, sliding) is reported in ``x-ms-user-quota-remaining`` /
+    ``x-ms-user-quota-resets-after`` and enforced with 429s. ``install(emulator)`` plugs it in."""
+
+    def __init__(self, quota: int | None = 15, window: float = 5.0):
+        self.quota, self.window = quota, window
+        self._times: list[float] = []
+        self._lock = threading.Lock()
+        self.queries: list[str] = []
+        self.throttled = 0
+
+    def install(self, emu: "Emulator") -> "ResourceGraph":
+        emu.post_routes[GRAPH_PATH] = self
+        return self
+
+    def _quota(self) -> tuple[bool, dict]:
+        if not self.quota:
+            return True, {}
+        with self._lock:
+            now = time.monotonic()
+            self._times = [t for t in self._times if t > now - self.window]
+            ok = len(self._times) < self.quota
+            if ok:
+                self._times.append(now)
+            reset = (self._times[0] + self.window - now) if self._times else 0.0
+            left = self.quota - len(self._times)
+        secs = max(0, math.ceil(reset))
+        return ok, {"x-ms-user-quota-remaining": str(max(0, left)),
+                    "x-ms-user-quota-resets-after": f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"}
+
+    def __call__(self, emu: "Emulator", query: dict, body: Any):
+        import base64
+
+        ok, headers = self._quota()
+        if not ok:
+            self.throttled += 1
+            return 429, {"error": {"code": "RateLimiting", "message": "Please provide below info when asking for "
+                         "support: the user quota is exhausted."}}, {**headers, "Retry-After": str(max(1, _seconds_of(
+                                                                        headers["x-ms-user-quota-resets-after"])))}
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return 400, {"error": {"code": "BadRequest", "message": "The request has no query."}}, headers
+        m = _KQL.match(body["query"])
+        if m is None:
+            return 400, {"error": {"code": "InvalidQuery", "message": f"The emulator does not understand "
+                                   f"{body['query']!r}."}}, headers
+        self.queries.append(body["query"])
+        table = m.group(1).lower()
+        kinds = {t.lower() for t in re.findall(r"'([^']*)'", m.group(2))}
+        subs = body.get("subscriptions")
+        wanted = {str(s).lower() for s in subs} if isinstance(subs, list) else None
+        tenants = {k.rsplit("/", 1)[-1]: o.get("tenantId") for k, o in emu.by_id.items() if _SUB_ID.match(k)}
+        rows = []
+        for kind in sorted(kinds):
+            if graph_table(kind) != table:
+                continue
+            for o in emu.index.get((kind, "/"), []):
+                segs = o["id"].split("/")
+                sub = segs[2] if len(segs) > 2 and segs[1].lower() == "subscriptions" else ""
+                if wanted is not None and sub.lower() not in wanted:
+                    continue
+                rows.append(_graph_row(o, kind, sub, tenants.get(sub.lower())))
+        rows.sort(key=lambda r: r["id"].lower())
+        opts = body.get("options") or {}
+        top = min(1000, int(opts.get("$top") or 100))
+        offset = int(opts.get("$skip") or 0)
+        if opts.get("$skipToken"):
+            try:
+                offset = int(json.loads(base64.b64decode(opts["$skipToken"]))["offset"])
+            except (ValueError, KeyError, TypeError):
+                return 400, {"error": {"code": "BadRequest", "message": "Invalid $skipToken."}}, headers
+        page = rows[offset:offset + top]
+        answer = {"totalRecords": len(rows), "count": len(page), "resultTruncated": "false", "facets": [],
+                  "data": page}
+        if offset + top < len(rows):
+            answer["$skipToken"] = base64.b64encode(json.dumps({"offset": offset + top}).encode()).decode()
+        return 200, answer, headers
+
+
+def _seconds_of(hms: str) -> int:
+    h, m, sec = (int(x) for x in hms.split(":"))
+    return h * 3600 + m * 60 + sec
+
+
+def _graph_row(o: dict, kind: str, sub: str, tenant: Any) -> dict:
+    segs = o["id"].split("/")
+    rg = segs[4] if len(segs) > 4 and segs[3].lower() == "resourcegroups" else ""
+    row = {"id": o["id"], "name": o.get("name", segs[-1]), "type": kind, "tenantId": tenant or "",
+           "kind": o.get("kind", ""), "location": o.get("location", ""), "resourceGroup": rg,
+           "subscriptionId": sub, "managedBy": o.get("managedBy", ""), "sku": o.get("sku"), "plan": o.get("plan"),
+           "properties": o.get("properties"), "tags": o.get("tags"), "identity": o.get("identity"),
+           "zones": o.get("zones"), "extendedLocation": o.get("extendedLocation")}
+    return row
 
 
 def example_objects(directory: str | Path) -> list[dict]:
