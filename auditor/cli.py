@@ -71,8 +71,9 @@ def _live_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (default: $AZURE_ARM_ENDPOINT, else the cloud's)")
     g.add_argument("--cloud", choices=("public", "usgov", "china"), default="public")
     g.add_argument("--tenant", metavar="ID", help="tenant to authenticate in")
-    g.add_argument("--max-concurrency", type=_positive, default=8, metavar="N",
-                   help="parallel ARM requests (default 8)")
+    g.add_argument("--max-concurrency", type=_positive, default=32, metavar="N",
+                   help="parallel ARM requests (default 32; requests are paced per subscription under ARM's "
+                        "read budget)")
     g.add_argument("--source", choices=("arm", "resource-graph"), default="arm",
                    help="where the inventory comes from (default arm)")
 

@@ -50,7 +50,7 @@ CLOUDS: dict[str, dict] = {
 
 # Retry budget for 429 / 408 / 5xx / connection errors. Retry-After is honoured, capped at max_retry_after;
 # ``timeout`` bounds the total time one call may spend retrying.
-RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30, "timeout": 300,
+RETRY = {"retry_total": 6, "retry_status": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30, "timeout": 300,
          "max_retry_after": 60}
 READ_TIMEOUT = 120
 # Client-side pacing, so that requests wait here instead of bouncing off 429s. ARM throttles reads with a token
