@@ -145,7 +145,7 @@ def test_429_storm_is_absorbed(demo, tmp_path, capsys):
 
 
 def test_503_bursts_are_retried(demo, tmp_path, capsys):
-    # azure-core retries a status at most 3 times (retry_status), whatever retry_total says
+    # three failures in a row per call: well inside the retry budget (retry_status 6)
     demo.faults += [Fault(status=503, prefix="/subscriptions", times=3)]  # the tenant listing, alone at first
     demo.faults += [Fault(status=503, prefix=f"/subscriptions/{s}/providers", times=3) for s in SUBS.values()]
     demo.faults += [Fault(status=502, prefix=f"/subscriptions/{PROD}/resourceGroups", every=4, times=6),
