@@ -152,14 +152,20 @@ def custom_grants(role_defs: pd.DataFrame) -> dict[str, set[str]]:
     return out
 
 
+def _split_one(fqdn: str) -> tuple[str, str]:
+    labels = fqdn.split(".")
+    if "privatelink" in labels[1:]:
+        i = labels.index("privatelink", 1)
+        return ".".join(labels[i:]), ".".join(labels[:i])
+    return "privatelink." + ".".join(labels[1:]), labels[0]
+
+
 def split_fqdn(fqdns: pd.Series) -> pd.DataFrame:
     """Zone and record name of each FQDN (RULES.md: the suffix from the ``privatelink`` label, else
     ``privatelink.`` inserted after the first label)."""
-    m = fqdns.str.extract(r"^(?P<rec>.+?)\.(?P<zone>privatelink(?:\..+)?)$")
-    first = fqdns.str.extract(r"^(?P<rec>[^.]+)\.(?P<rest>.+)$")
-    zone = m["zone"].fillna("privatelink." + first["rest"])
-    rec = m["rec"].fillna(first["rec"])
-    return pd.DataFrame({"zone_name": zone, "rec_name": rec})
+    pairs = [_split_one(f) for f in fqdns.tolist()]
+    return pd.DataFrame({"zone_name": [z for z, _ in pairs], "rec_name": [r for _, r in pairs]}, index=fqdns.index,
+                        dtype=object)
 
 
 def _ipv4_capacity(prefixes: tuple) -> int | None:
@@ -254,33 +260,31 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                     F["nic_fqdns"].merge(nic_pe, on="nic_id")[["pe_id", "fqdn", "ip"]]], ignore_index=True)
     fq["fqdn"] = fq["fqdn"].str.lower().str.rstrip(".")
     fq = fq[fq["fqdn"].str.len() > 0]
-    exp_ips = fq[["pe_id", "fqdn", "ip"]].dropna().drop_duplicates()
-    fqv = fq[["pe_id", "fqdn"]].drop_duplicates().reset_index(drop=True)
-    fqv = fqv.join(_agg_tuple(exp_ips, ["pe_id", "fqdn"], "ip", "expected"), on=["pe_id", "fqdn"])
+    # one string key per (endpoint, FQDN): single-column hashing and dict lookups instead of two-column joins
+    fq["k"] = fq["pe_id"] + "|" + fq["fqdn"]
+    exp_ips = fq[["k", "ip"]].dropna().drop_duplicates()
+    fqv = fq.drop_duplicates("k")[["k", "pe_id", "fqdn"]].reset_index(drop=True)
+    fqv["expected"] = fqv["k"].map(_agg_tuple(exp_ips, "k", "ip").to_dict())
     fqv["expected"] = _tuples(fqv["expected"])
     fqv = pd.concat([fqv, split_fqdn(fqv["fqdn"])], axis=1)
-    fqv = fqv.merge(ep[["id", "vnet_id"]].rename(columns={"id": "pe_id"}), on="pe_id", how="left")
+    fqv["vnet_id"] = fqv["pe_id"].map(dict(zip(ep["id"].tolist(), ep["vnet_id"].tolist())))
     links = F["links"].dropna(subset=["vnet_id"])
-    linked = _agg_tuple(links, ["zone_name", "vnet_id"], "zone_id", "linked_zone_ids")
-    fqv = fqv.join(linked, on=["zone_name", "vnet_id"])
-    fqv["linked_zone_ids"] = _tuples(fqv["linked_zone_ids"])
+    linked = _agg_tuple(links.assign(lk=links["zone_name"] + "|" + links["vnet_id"]), "lk", "zone_id").to_dict()
+    fqv["linked_zone_ids"] = [linked.get(f"{z}|{v}", ()) for z, v in zip(fqv["zone_name"].tolist(),
+                                                                         fqv["vnet_id"].tolist())]
     fqv["linked"] = fqv["linked_zone_ids"].map(len) > 0
     recs = F["records"][F["records"]["ips"].map(len) > 0]
-    key = ["pe_id", "fqdn"]
-    m1 = fqv.loc[fqv["linked"], key + ["linked_zone_ids", "rec_name"]].explode("linked_zone_ids").merge(
+    m1 = fqv.loc[fqv["linked"], ["k", "linked_zone_ids", "rec_name"]].explode("linked_zone_ids").astype(object).merge(
         recs, left_on=["linked_zone_ids", "rec_name"], right_on=["zone_id", "rel"])
-    m2 = fqv.loc[~fqv["linked"], key + ["zone_name", "rec_name"]].merge(
+    m2 = fqv.loc[~fqv["linked"], ["k", "zone_name", "rec_name"]].merge(
         recs, left_on=["zone_name", "rec_name"], right_on=["zone_name", "rel"])
-    found = pd.concat([m1[key + ["zone_id", "ips"]], m2[key + ["zone_id", "ips"]]], ignore_index=True)
+    found = pd.concat([m1[["k", "zone_id", "ips"]], m2[["k", "zone_id", "ips"]]], ignore_index=True)
     rec_ips = found.explode("ips").dropna(subset=["ips"])
-    fqv = fqv.join(_agg_tuple(rec_ips, key, "ips", "record_ips"), on=key)
-    fqv = fqv.join(_agg_tuple(found, key, "zone_id", "record_zone_ids"), on=key)
-    fqv["record_ips"] = _tuples(fqv["record_ips"])
-    fqv["record_zone_ids"] = _tuples(fqv["record_zone_ids"])
+    fqv["record_ips"] = _tuples(fqv["k"].map(_agg_tuple(rec_ips, "k", "ips").to_dict()))
+    fqv["record_zone_ids"] = _tuples(fqv["k"].map(_agg_tuple(found, "k", "zone_id").to_dict()))
     fqv["has_record"] = fqv["record_ips"].map(len) > 0
-    hit = rec_ips.rename(columns={"ips": "ip"}).merge(exp_ips, on=key + ["ip"])[key].drop_duplicates()
-    fqv = fqv.merge(hit.assign(ip_match=True), on=key, how="left")
-    fqv["ip_match"] = fqv["ip_match"].fillna(False).astype(bool)
+    hit = set(rec_ips.rename(columns={"ips": "ip"}).merge(exp_ips, on=["k", "ip"])["k"].tolist())
+    fqv["ip_match"] = fqv["k"].isin(hit)
     fqv["stale"] = fqv["has_record"] & ~fqv["ip_match"]
     fqv["storage_zone"] = fqv["zone_name"].str.startswith(("privatelink.blob.", "privatelink.queue."))
     zone_lookup = F["zones"].set_index("id")["rid"]
@@ -413,24 +417,22 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     # ---------------------------------------------------------------- subnets view
     subnets = F["subnets"]
-    if len(subnets):
-        sg = subnets.groupby("id", sort=False)
-        subnets = pd.DataFrame({
-            "name": sg["name"].first(), "vnet_id": sg["vnet_id"].first(),
-            "prefixes": sg["prefixes"].agg(lambda s: tuple(dict.fromkeys(p for t in s for p in t))),
-            "ipc_ids": sg["ipc_ids"].agg(lambda s: set(p for t in s for p in t)),
-        }).reset_index()
-    else:
-        subnets = subnets.assign(ipc_ids=[])
+    # a subnet seen twice (inline in its VNet and standalone) is one subnet: union of prefixes and configurations
+    prefixes = _agg_tuple(subnets[["id", "prefixes"]].explode("prefixes"), "id", "prefixes")
     nic_ipc = F["nic_ipconfigs"].dropna(subset=["subnet_id"])
-    extra = nic_ipc.groupby("subnet_id")["ipc_id"].agg(set)
-    subnets["used"] = [len(s | extra.get(i, set())) for i, s in zip(subnets["id"], subnets["ipc_ids"])]
+    ipcs = pd.concat([subnets[["id", "ipc_ids"]].explode("ipc_ids").set_axis(["id", "ipc"], axis=1),
+                      nic_ipc[["subnet_id", "ipc_id"]].set_axis(["id", "ipc"], axis=1)]).dropna().drop_duplicates()
+    subnets = subnets.drop_duplicates("id")[["id", "name", "vnet_id"]].reset_index(drop=True)
+    subnets["prefixes"] = subnets["id"].map(prefixes.to_dict())
+    subnets["used"] = subnets["id"].map(ipcs.groupby("id").size().to_dict())
     subnets["in_input"] = True
     ref_subnets = set(ep.loc[ep["backup"] & ep["in_input"], "subnet_id"].dropna()) - set(subnets["id"])
     subnets = pd.concat([subnets, pd.DataFrame({"id": sorted(ref_subnets), "in_input": False})], ignore_index=True)
     subnets["vnet_id"] = subnets["vnet_id"].where(subnets["vnet_id"].notna(), subnets["id"].map(I.vnet_of))
     subnets["prefixes"] = _tuples(subnets["prefixes"])
-    subnets["capacity"] = subnets["prefixes"].map(_ipv4_capacity)
+    cap = {p: _ipv4_capacity((p,)) for p in {p for t in subnets["prefixes"] for p in t}}
+    subnets["capacity"] = [sum(cap[p] for p in t if cap[p] is not None) if any(cap[p] is not None for p in t)
+                           else None for t in subnets["prefixes"]]
     subnets["used"] = subnets["used"].fillna(0).astype(int)
     subnets["free"] = subnets["capacity"] - subnets["used"]
     holders = ep[ep["backup"] & ep["in_input"]].dropna(subset=["subnet_id"])
