@@ -84,33 +84,31 @@ def _tuples(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v if isinstance(v, tuple) else ())
 
 
-def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
-    """Group ``col`` by ``key`` into sorted tuples of distinct non-null values.
+def _grouped(keys: list, values: list) -> dict:
+    """key -> sorted tuple of the distinct non-null values: one pass over plain lists."""
+    acc: dict = {}
+    for k, v in zip(keys, values):
+        if v is None or v != v:  # None or NaN
+            continue
+        bucket = acc.get(k)
+        if bucket is None:
+            acc[k] = {v}
+        else:
+            bucket.add(v)
+    return {k: tuple(sorted(v)) for k, v in acc.items()}
 
-    Hash-factorises the key once and splits one stably ordered array: no sort of strings, no per-group pandas
-    call."""
+
+def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | None = None) -> pd.Series:
+    """Group ``col`` by ``key`` into sorted tuples of distinct non-null values (a Series indexed by the key)."""
     keys = key if isinstance(key, list) else [key]
-    d = df.loc[df[col].notna(), keys + [col]]
-    if d.empty:
-        index = pd.MultiIndex.from_arrays([[]] * len(keys), names=keys) if len(keys) > 1 else pd.Index([], name=key)
-        return pd.Series([], index=index, dtype=object, name=name or col)
     if len(keys) == 1:
-        codes, uniques = pd.factorize(d[key], sort=False)
-    else:
-        codes = d.groupby(keys, sort=False).ngroup().to_numpy()
-    order = np.argsort(codes, kind="stable")
-    vals = d[col].to_numpy(dtype=object)[order]
-    sc = codes[order]
-    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
-    bounds = np.append(starts, len(sc)).tolist()
-    vals = vals.tolist()
-    tuples = [tuple(sorted(set(vals[a:b]))) for a, b in zip(bounds[:-1], bounds[1:])]
-    if len(keys) == 1:
-        index = pd.Index(uniques.take(sc[starts]) if hasattr(uniques, "take") else np.asarray(uniques)[sc[starts]],
-                         name=key)
-    else:
-        index = pd.MultiIndex.from_frame(d[keys].iloc[order[starts]])
-    return pd.Series(tuples, index=index, dtype=object, name=name or col)
+        g = _grouped(df[key].tolist(), df[col].tolist())
+        return pd.Series(list(g.values()), index=pd.Index(list(g.keys()), name=key, dtype=object), dtype=object,
+                         name=name or col)
+    g = _grouped(list(zip(*(df[k].tolist() for k in keys))), df[col].tolist())
+    index = pd.MultiIndex.from_tuples(list(g.keys()), names=keys) if g else \
+        pd.MultiIndex.from_arrays([[]] * len(keys), names=keys)
+    return pd.Series(list(g.values()), index=index, dtype=object, name=name or col)
 
 
 def _texts(df: pd.DataFrame, mask: pd.Series, text: pd.Series, name: str) -> pd.Series:
@@ -262,14 +260,14 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     fq = fq[fq["fqdn"].str.len() > 0]
     # one string key per (endpoint, FQDN): single-column hashing and dict lookups instead of two-column joins
     fq["k"] = fq["pe_id"] + "|" + fq["fqdn"]
-    exp_ips = fq[["k", "ip"]].dropna().drop_duplicates()
+    exp_ips = fq[["k", "ip"]].dropna()
     fqv = fq.drop_duplicates("k")[["k", "pe_id", "fqdn"]].reset_index(drop=True)
-    fqv["expected"] = fqv["k"].map(_agg_tuple(exp_ips, "k", "ip").to_dict())
-    fqv["expected"] = _tuples(fqv["expected"])
+    expected = _grouped(exp_ips["k"].tolist(), exp_ips["ip"].tolist())
+    fqv["expected"] = [expected.get(k, ()) for k in fqv["k"].tolist()]
     fqv = pd.concat([fqv, split_fqdn(fqv["fqdn"])], axis=1)
     fqv["vnet_id"] = fqv["pe_id"].map(dict(zip(ep["id"].tolist(), ep["vnet_id"].tolist())))
     links = F["links"].dropna(subset=["vnet_id"])
-    linked = _agg_tuple(links.assign(lk=links["zone_name"] + "|" + links["vnet_id"]), "lk", "zone_id").to_dict()
+    linked = _grouped((links["zone_name"] + "|" + links["vnet_id"]).tolist(), links["zone_id"].tolist())
     fqv["linked_zone_ids"] = [linked.get(f"{z}|{v}", ()) for z, v in zip(fqv["zone_name"].tolist(),
                                                                          fqv["vnet_id"].tolist())]
     fqv["linked"] = fqv["linked_zone_ids"].map(len) > 0
@@ -280,10 +278,12 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         recs, left_on=["zone_name", "rec_name"], right_on=["zone_name", "rel"])
     found = pd.concat([m1[["k", "zone_id", "ips"]], m2[["k", "zone_id", "ips"]]], ignore_index=True)
     rec_ips = found.explode("ips").dropna(subset=["ips"])
-    fqv["record_ips"] = _tuples(fqv["k"].map(_agg_tuple(rec_ips, "k", "ips").to_dict()))
-    fqv["record_zone_ids"] = _tuples(fqv["k"].map(_agg_tuple(found, "k", "zone_id").to_dict()))
+    record_ips = _grouped(rec_ips["k"].tolist(), rec_ips["ips"].tolist())
+    record_zones = _grouped(found["k"].tolist(), found["zone_id"].tolist())
+    fqv["record_ips"] = [record_ips.get(k, ()) for k in fqv["k"].tolist()]
+    fqv["record_zone_ids"] = [record_zones.get(k, ()) for k in fqv["k"].tolist()]
     fqv["has_record"] = fqv["record_ips"].map(len) > 0
-    hit = set(rec_ips.rename(columns={"ips": "ip"}).merge(exp_ips, on=["k", "ip"])["k"].tolist())
+    hit = {k for k, ip in zip(rec_ips["k"].tolist(), rec_ips["ips"].tolist()) if ip in expected.get(k, ())}
     fqv["ip_match"] = fqv["k"].isin(hit)
     fqv["stale"] = fqv["has_record"] & ~fqv["ip_match"]
     fqv["storage_zone"] = fqv["zone_name"].str.startswith(("privatelink.blob.", "privatelink.queue."))
