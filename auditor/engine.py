@@ -195,18 +195,23 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
 
     ids = _identity(m, rule.subject)
     order = ids["order"]
+    state = state[order]
+    # a remediation where there is something to remediate (or to read again); none on Compliant/NotApplicable rows
     template = rule.remediation
     remediation = [template.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
-                   for g, n, r, s in zip(ids["rg"], ids["name"], ids["rid"], ids["sub"])] if "{" in template \
-        else [template] * len(order)
+                   if st in _ACTIONABLE else ""
+                   for st, g, n, r, s in zip(state, ids["rg"], ids["name"], ids["rid"], ids["sub"])]
     prefix = hashlib.sha256(f"{rule.id}|".encode())
     return pd.DataFrame({
         "finding_id": [_digest(prefix, r) for r in ids["lower"]], "rule_id": rule.id, "title": rule.title,
-        "severity": rule.severity, "compliance_state": state[order], "subscription_id": ids["sub"],
+        "severity": rule.severity, "compliance_state": state, "subscription_id": ids["sub"],
         "resource_group": ids["rg"], "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": ids["rid"],
         "resource_name": ids["name"], "vault_id": ids["vault"], "message": msg[order], "remediation": remediation,
         "exemption_category": "", "exemption_justification": "",
     })
+
+
+_ACTIONABLE = {"NonCompliant", "Error", "Exempt"}
 
 
 def _digest(prefix, lower_rid: str) -> str:
