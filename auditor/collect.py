@@ -14,8 +14,8 @@ subscriptions that were not listed, fetched by id). Objects are taken from the r
 The tool only reads: every client is built with an explicit policy list that leaves out azure-mgmt-core's
 ``ARMAutoResourceProviderRegistrationPolicy`` (which would POST a provider registration on a 409) and its
 ``NetworkTraceLoggingPolicy`` (which logs unredacted headers when ``logging_enable`` is set). A listing that fails
-(403, 404 on a collection, retries exhausted, a malformed body) becomes an error record, never an empty list; a
-GET by id that answers 404 means the resource is gone.
+(403, 404 on a subscription's collection, retries exhausted, a malformed body) becomes an error record, never an
+empty list; a GET by id, or a list of a resource's children, that answers 404 means the resource is gone.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class Collector:
     kwargs: dict | Callable[[], dict] = field(default_factory=dict)
     names: tuple[str, ...] = ()
     id_kw: str | None = None
-    single: bool = False        # a GET: 404 means gone (a list answering 404 is an error)
+    single: bool = False        # a GET: 404 means gone (so does a 404 on a child list; a subscription list: error)
     first_page: bool = False    # existence is all the rules need
 
 
@@ -700,8 +700,10 @@ class _Enumerator:
         except DecodeError as exc:
             return [], _error(scope, exc.status_code, f"{c.call}: malformed answer: {_short(exc)}", c.type)
         except HttpResponseError as exc:
-            if exc.status_code == 404 and c.single:
-                return [], None  # gone between list and get, or a reference to nothing
+            if exc.status_code == 404 and (c.single or c.level in ("vault", "pe", "zone")):
+                # gone between list and get (or between listing a parent and listing its children), or a
+                # reference to nothing: ARM answers a child collection of a live parent with a (possibly empty) list
+                return [], None
             status = exc.status_code if exc.status_code is not None else None
             return [], _error(scope, status, f"{c.call}: {_short(exc)}", c.type)
         except AzureError as exc:  # connection errors, timeouts, retries exhausted
