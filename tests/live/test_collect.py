@@ -108,15 +108,20 @@ def test_unreadable_reference_and_exhausted_retries_are_errors(small, run, emula
     assert small.by_name["pe-3"]["id"].lower() in got  # the rest of S2 is still read
 
 
-def test_malformed_body_and_404_collection_are_errors(small, run, emulator):
+def test_malformed_body_and_404_subscription_collection_are_errors(small, run, emulator):
+    """A malformed page and a 404 on a subscription's collection are errors; a 404 on a child collection (the links
+    of a zone) means the zone went away between the two listings: gone, like a 404 on a GET."""
     vnets = f"/subscriptions/{S1}/providers/Microsoft.Network/virtualNetworks"
+    nics = f"/subscriptions/{S1}/providers/Microsoft.Network/networkInterfaces"
     links = small.by_name["zone-1"]["id"] + "/virtualNetworkLinks"
-    emulator.faults += [Fault(malformed=True, prefix=vnets), Fault(status=404, prefix=links)]
+    emulator.faults += [Fault(malformed=True, prefix=vnets), Fault(status=404, prefix=nics),
+                        Fault(status=404, prefix=links)]
     result = run()
     errs = {(e["scope"].lower(), tuple(e["types"])): e for e in result["errors"]}
-    assert errs.keys() == {(f"/subscriptions/{S1}", (collect.T_VNET,)),
-                           (small.by_name["zone-1"]["id"].lower(), (collect.T_LINK,))}
+    assert errs.keys() == {(f"/subscriptions/{S1}", (collect.T_VNET,)), (f"/subscriptions/{S1}", (collect.T_NIC,))}
     assert "malformed" in errs[(f"/subscriptions/{S1}", (collect.T_VNET,))]["message"]
+    assert not [o for o in result["resources"] if "/virtualnetworklinks/" in o["id"].lower()
+                and o["id"].lower().startswith(small.by_name["zone-1"]["id"].lower())]
 
 
 def test_never_registers_a_provider(small, run, emulator):
