@@ -80,6 +80,32 @@ def _last(ids: pd.Series) -> pd.Series:
     return _txt(ids).str.rsplit("/", n=1).str[-1]
 
 
+def _identify(df: pd.DataFrame) -> pd.DataFrame:
+    """rid (the id as ARM spelled it), name, subscription and resource group of every row, also for rows known
+    only by their (lower-cased) id."""
+    if "rid" not in df:
+        df["rid"] = df["id"]
+    if "name" not in df:
+        df["name"] = None
+    df["rid"] = df["rid"].where(df["rid"].notna(), df["id"])
+    df["name"] = df["name"].where(df["name"].notna(), _last(df["id"]))
+    df["sub"] = _sub_of(df["id"])
+    df["rg"] = _rg_of(df["id"])
+    return df
+
+
+def _holding(view: pd.DataFrame, endpoints: pd.DataFrame, where: str, vaults: str) -> pd.DataFrame:
+    """For each row of a subnet or VNet view: the endpoints it holds (``where`` is their subnet_id or vnet_id), their
+    names and vaults, and the lowest vault id (the row's vault_id)."""
+    held = endpoints.dropna(subset=[where])
+    for col, src, data in (("vault_ids", vaults, held.explode(vaults)), ("pe_names", "name", held),
+                           ("pe_ids", "id", held)):
+        view = view.join(_agg_tuple(data, where, src, col), on="id")
+        view[col] = _tuples(view[col])
+    view["vault_id"] = view["vault_ids"].map(lambda v: v[0] if v else None)
+    return view
+
+
 def _tuples(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v if isinstance(v, tuple) else ())
 
@@ -224,10 +250,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         pd.DataFrame({"id": ref_only, "in_input": False, "malformed": False}),
         pd.DataFrame({"id": stub_pes, "in_input": False, "malformed": True}),
     ], ignore_index=True)
-    ep["rid"] = ep["rid"].where(ep["rid"].notna(), ep["id"])
-    ep["name"] = ep["name"].where(ep["name"].notna(), _last(ep["id"]))
-    ep["sub"] = _sub_of(ep["id"])
-    ep["rg"] = _rg_of(ep["id"])
+    ep = _identify(ep)
     ep = ep.join(backup_pe_vaults, on="id")
     ep["vault_ids"] = _tuples(ep["vault_ids"])
     ep["backup"] = ep["vault_ids"].map(len) > 0
@@ -347,10 +370,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     stub_vaults = sorted(bad.get(I.VAULT, set()) - set(vaults["id"]))
     vaults = pd.concat([vaults, pd.DataFrame({"id": stub_vaults, "malformed": True, "in_input": False})],
                        ignore_index=True)
-    vaults["rid"] = vaults["rid"].where(vaults["rid"].notna(), vaults["id"])
-    vaults["name"] = vaults["name"].where(vaults["name"].notna(), _last(vaults["id"]))
-    vaults["sub"] = _sub_of(vaults["id"])
-    vaults["rg"] = _rg_of(vaults["id"])
+    vaults = _identify(vaults)
     allc = conns.drop_duplicates(["vault_id", "pe_id", "secondary"])
     vb = bconn.drop_duplicates(["vault_id", "pe_id"])
     vaults["n_backup"] = vaults["id"].map(vb.groupby("vault_id").size()).fillna(0).astype(int)
@@ -435,19 +455,9 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                            else None for t in subnets["prefixes"]]
     subnets["used"] = subnets["used"].fillna(0).astype(int)
     subnets["free"] = subnets["capacity"] - subnets["used"]
-    holders = ep[ep["backup"] & ep["in_input"]].dropna(subset=["subnet_id"])
-    sp = holders.explode("vault_ids")
-    subnets = subnets.join(_agg_tuple(sp, "subnet_id", "vault_ids", "vault_ids"), on="id")
-    subnets = subnets.join(_agg_tuple(holders, "subnet_id", "name", "pe_names"), on="id")
-    subnets = subnets.join(_agg_tuple(holders, "subnet_id", "id", "pe_ids"), on="id")
-    for c in ("vault_ids", "pe_names", "pe_ids"):
-        subnets[c] = _tuples(subnets[c])
+    subnets = _holding(subnets, ep[ep["backup"] & ep["in_input"]], "subnet_id", "vault_ids")
     subnets["holds_backup_pe"] = subnets["pe_ids"].map(len) > 0
-    subnets["vault_id"] = subnets["vault_ids"].map(lambda v: v[0] if v else None)
-    subnets["rid"] = subnets["id"]
-    subnets["name"] = subnets["name"].where(subnets["name"].notna(), _last(subnets["id"]))
-    subnets["sub"] = _sub_of(subnets["id"])
-    subnets["rg"] = _rg_of(subnets["id"])
+    subnets = _identify(subnets)
     subnets["deps"] = [(i,) + ((v,) if isinstance(v, str) else ()) + p for i, v, p in
                        zip(subnets["id"], subnets["vnet_id"], subnets["pe_ids"])]
     subnets["malformed"] = subnets["vnet_id"].isin(bad.get(I.VNET, set())) | subnets["id"].isin(bad.get(I.SUBNET, set()))
@@ -459,19 +469,10 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     stub = bad.get(I.VNET, set()) - set(vn["id"])
     vn = pd.concat([vn, pd.DataFrame({"id": sorted(ref_vnets - stub), "in_input": False, "malformed": False}),
                     pd.DataFrame({"id": sorted(stub), "in_input": False, "malformed": True})], ignore_index=True)
-    vn["rid"] = vn["rid"].where(vn["rid"].notna(), vn["id"])
-    vn["name"] = vn["name"].where(vn["name"].notna(), _last(vn["id"]))
-    vn["sub"] = _sub_of(vn["id"])
-    vn["rg"] = _rg_of(vn["id"])
+    vn = _identify(vn)
     vn["dns_servers"] = _tuples(vn["dns_servers"])
-    hv = holders.explode("related_vaults")
-    vn = vn.join(_agg_tuple(hv, "vnet_id", "related_vaults", "vault_ids"), on="id")
-    vn = vn.join(_agg_tuple(holders, "vnet_id", "name", "pe_names"), on="id")
-    vn = vn.join(_agg_tuple(holders, "vnet_id", "id", "pe_ids"), on="id")
-    for c in ("vault_ids", "pe_names", "pe_ids"):
-        vn[c] = _tuples(vn[c])
+    vn = _holding(vn, holders, "vnet_id", "related_vaults")
     vn["holds_pe"] = vn["pe_ids"].map(len) > 0
-    vn["vault_id"] = vn["vault_ids"].map(lambda v: v[0] if v else None)
     vn["deps"] = [(i,) + p for i, p in zip(vn["id"], vn["pe_ids"])]
 
     # ---------------------------------------------------------------- providers view (one per subscription)

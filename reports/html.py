@@ -25,6 +25,8 @@ from markupsafe import Markup
 
 from auditor.fsutil import atomic_open
 
+from .text import as_text
+
 __all__ = ["write_html", "render_html", "clean_text"]
 
 SEVERITIES: tuple[str, ...] = ("Critical", "High", "Medium", "Low", "Informational")
@@ -52,19 +54,7 @@ def _show_invisible(m: re.Match) -> str:
 
 def clean_text(value: Any) -> str:
     """Any cell value -> a string safe to hand to the (escaping) template. None/NaN -> ""."""
-    if isinstance(value, str):
-        s = value
-    elif value is None:
-        return ""
-    elif isinstance(value, float) and math.isnan(value):
-        return ""
-    else:
-        try:
-            if pd.isna(value):
-                return ""
-        except (TypeError, ValueError):
-            pass
-        s = str(value)
+    s = as_text(value)
     if _BAD.search(s):
         s = _BAD.sub("\ufffd", s)
     if _INVISIBLE.search(s):

@@ -7,13 +7,14 @@ whatever the ARM names contain.  The document is streamed to the file, suite by 
 """
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
 from auditor.fsutil import atomic_open
+
+from .text import as_text
 
 __all__ = ["write_junit", "xml_text", "xml_attr"]
 
@@ -30,19 +31,7 @@ _COLUMNS = ("rule_id", "title", "severity", "compliance_state", "resource_id", "
 
 
 def _s(value: Any) -> str:
-    if isinstance(value, str):
-        s = value
-    elif value is None:
-        return ""
-    elif isinstance(value, float) and math.isnan(value):
-        return ""
-    else:
-        try:
-            if pd.isna(value):
-                return ""
-        except (TypeError, ValueError):
-            pass
-        s = str(value)
+    s = as_text(value)
     return _INVALID.sub("", s) if _INVALID.search(s) else s
 
 

@@ -22,7 +22,7 @@ def write_markdown(path, findings: pd.DataFrame, meta: dict) -> None:
     s = meta.get("summary") or {}
     by_state = s.get("by_state", {})
     pct = s.get("compliance_pct")
-    lines = [f"# Azure Backup private endpoint audit", "",
+    lines = ["# Azure Backup private endpoint audit", "",
              f"Compliance: **{'n/a' if pct is None else f'{pct}%'}** over {s.get('evaluations', 0)} evaluations "
              f"({meta.get('tool', {}).get('name', 'auditor')} {meta.get('tool', {}).get('version', '')}, "
              f"{meta.get('generated_at', '')})", "",

@@ -1,5 +1,5 @@
 """DNS-004: the VNet resolves only from the private DNS zones linked to it."""
-from auditor.rule import DNS, NETWORK, Rule, join
+from auditor.rule import NETWORK, Rule, join
 from auditor import ingest as I
 from auditor.rules.dns_common import judged, reason
 

@@ -1,6 +1,6 @@
 """IAM-001: in v1 the vault's identity creates storage PEs and DNS records, and needs the roles to do it."""
 from auditor import ingest as I
-from auditor.rule import DNS, NETWORK, Rule, join
+from auditor.rule import NETWORK, Rule, join
 
 RULE = Rule(
     id="IAM-001", title="Vault identity lacks the roles to create storage endpoints and DNS records",
