@@ -37,8 +37,9 @@ def per_subscription(requests) -> Counter:
 
 
 def test_paced_under_a_small_bucket(estate, emulator, run, monkeypatch):
-    monkeypatch.setitem(collect.PACING, "burst", 8)
-    monkeypatch.setitem(collect.PACING, "rate", 40)
+    # the client paces a little under the server's bucket, as it does under ARM's (their clocks differ)
+    monkeypatch.setitem(collect.PACING, "burst", 7)
+    monkeypatch.setitem(collect.PACING, "rate", 36)
     emulator.throttle = TokenBucket(capacity=8, rate=40)
     stats: dict = {}
     result = run(None, stats=stats)
