@@ -195,7 +195,7 @@ def test_server_that_answers_nothing_is_unreachable_and_bounded(kind):
         if kind != "closed":
             stop()
     print(f"\n{kind}: gave up on 1500 names in {elapsed:.2f} s")
-    assert elapsed < 3 * timeout * (retries + 1)
+    assert elapsed < 6 * timeout * (retries + 1)  # bounded: a dead server is detected, not waited out per name
     assert len(df) == 1500 and set(df.status) == {"unreachable"}
     assert set(df.server) == {f"{host}:{port}"}
     assert all(d.startswith(f"no response from {host}:{port} to any query in this run") for d in df.detail)
