@@ -1,7 +1,7 @@
 """DNS-001: every FQDN of a backup PE needs an A record in the zone its VNet resolves from."""
-from auditor.rule import DNS, NETWORK, Rule, join
+from auditor.rule import DNS, NETWORK, Rule
 from auditor import ingest as I
-from auditor.rules.dns_common import judged, reason
+from auditor.rules.dns_common import judged, missing_records, reason
 
 RULE = Rule(
     id="DNS-001", title="Backup private endpoint FQDN has no A record", severity="High", subject="endpoints",
@@ -15,8 +15,7 @@ RULE = Rule(
                 "default --private-dns-zone <zone id> --zone-name backup",
     applies=lambda e, p: e["backup"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
-    message=lambda e, p: ("no A record for " + join(e["fq_missing"])).where(
-        e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)"),
+    message=missing_records,
     not_applicable=lambda e, p: reason(e, "backup"),
     reads=NETWORK + DNS + (I.VNET,),
     needs=((I.ZONE,), (I.A_RECORD,)),

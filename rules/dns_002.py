@@ -1,7 +1,7 @@
 """DNS-002: storage (blob/queue) endpoints the vault created need their A records too."""
-from auditor.rule import DNS, NETWORK, Rule, join
+from auditor.rule import DNS, NETWORK, Rule
 from auditor import ingest as I
-from auditor.rules.dns_common import judged, reason
+from auditor.rules.dns_common import judged, missing_records, reason
 
 RULE = Rule(
     id="DNS-002", title="Storage private endpoint FQDN has no A record", severity="High", subject="endpoints",
@@ -14,8 +14,7 @@ RULE = Rule(
                 "--resource-group <zone rg> --zone-name <zone> --record-set-name <record> --ipv4-address <ip>",
     applies=lambda e, p: e["storage"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
-    message=lambda e, p: ("no A record for " + join(e["fq_missing"])).where(
-        e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)"),
+    message=missing_records,
     not_applicable=lambda e, p: reason(e, "storage"),
     reads=NETWORK + DNS + (I.VNET,),
     needs=((I.ZONE,), (I.A_RECORD,)),

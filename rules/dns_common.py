@@ -1,10 +1,18 @@
 """What the DNS rules share: which endpoints they judge from private DNS zones."""
 import pandas as pd
 
+from auditor.rule import join
+
 
 def judged(e: pd.DataFrame) -> pd.Series:
     """In the input, not behind custom DNS, VNet known, with FQDNs to check."""
     return ~e["custom_dns"] & (e["vnet_in_input"] | ~e["vnet_known_anywhere"]) & (e["n_fqdns"] > 0)
+
+
+def missing_records(e: pd.DataFrame, p: dict) -> pd.Series:
+    """DNS-001/002 evidence: the FQDNs without an A record (with their expected IPs and zone)."""
+    return ("no A record for " + join(e["fq_missing"])).where(
+        e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)")
 
 
 def reason(e: pd.DataFrame, kinds: str) -> pd.Series:
