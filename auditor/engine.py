@@ -277,13 +277,6 @@ def evaluate(m: Model, rules: Sequence[Rule], settings: Settings) -> pd.DataFram
     return findings
 
 
-def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    key = pd.DataFrame({"s": findings["severity"].map(order), "r": findings["rule_id"],
-                        "i": findings["resource_id"].str.lower()})
-    return findings.loc[key.sort_values(["s", "r", "i"], kind="stable").index].reset_index(drop=True)
-
-
 def summarize(findings: pd.DataFrame) -> dict:
     states = findings["compliance_state"].value_counts().to_dict() if len(findings) else {}
     counts = {s: int(states.get(s, 0)) for s in ("Compliant", "NonCompliant", "Exempt", "Error", "NotApplicable")}

@@ -79,6 +79,8 @@ def test_findings_contract_columns_sorting_ids(demo_run):
     keys = [(order.index(r["severity"]), r["rule_id"], r["resource_id"].lower()) for r in rows]
     assert keys == sorted(keys)
     assert len({r["finding_id"] for r in rows}) == len(rows)
+    from auditor.engine import finding_id
+    assert all(r["finding_id"] == finding_id(r["rule_id"], r["resource_id"]) for r in rows)
     with open(out / "findings.csv", newline="") as fh:
         csv_rows = list(csv.DictReader(fh))
     assert [r["finding_id"] for r in csv_rows] == [r["finding_id"] for r in rows]
