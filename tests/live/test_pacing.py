@@ -37,9 +37,10 @@ def per_subscription(requests) -> Counter:
 
 
 def test_paced_under_a_small_bucket(estate, emulator, run, monkeypatch):
-    # the client paces a little under the server's bucket, as it does under ARM's (their clocks differ)
-    monkeypatch.setitem(collect.PACING, "burst", 7)
-    monkeypatch.setitem(collect.PACING, "rate", 36)
+    # the client paces under the server's bucket, as it does under ARM's: requests that leave on time can still
+    # arrive bunched (threads, a busy CI machine), so it keeps some slack in burst and rate
+    monkeypatch.setitem(collect.PACING, "burst", 5)
+    monkeypatch.setitem(collect.PACING, "rate", 30)
     emulator.throttle = TokenBucket(capacity=8, rate=40)
     stats: dict = {}
     result = run(None, stats=stats)
