@@ -228,18 +228,17 @@ def _demo_path() -> Path:
     return Path(str(resources.files("auditor") / "data" / "demo.json"))
 
 
-def _live(args, config_subs: list[str]):
-    """Collect the live estate; returns (resources, errors, collected_types)."""
+def _live(args, config_subs: list[str]) -> dict:
+    """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
     from . import collect
     endpoint = args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or collect.CLOUDS[args.cloud]["arm_endpoint"]
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
     credential = collect.build_credential(tenant=args.tenant, cloud=args.cloud)
-    progress = collect.Progress(structured=getattr(args, "log_format", "text") == "json")
-    snap = collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
+    progress = collect.Progress(structured=args.log_format == "json")
+    return collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
                                   arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
-                                  progress=progress, **({"source": args.source} if args.source != "arm" else {}))
-    return snap
+                                  progress=progress, source=args.source)
 
 
 def cmd_collect(args) -> int:
