@@ -274,7 +274,8 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
 
 DEV_PE_ERRORS = {(r, pe) for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")
                  for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002")} \
-    | {(r, v) for v in ("rsv-dev-sql-01", "rsv-dev-sql-02") for r in ("IAM-001", "RSV-003", "RSV-005")}
+    | {(r, v) for v in ("rsv-dev-sql-01", "rsv-dev-sql-02") for r in ("IAM-001", "RSV-005")}
+# (RSV-003 stands: the vault's own connection list says whether an approved AzureBackup_secondary exists)
 
 
 def _dev_pe_listing_reset(demo, tmp_path, capsys) -> Run:
