@@ -30,6 +30,18 @@ class Tables:
             setattr(self, n, [])
 
 
+def _fields(obj: dict, key: str, field: str) -> list[str]:
+    """The non-empty string ``field`` of every object in the list ``obj[key]`` (shape-checked)."""
+    out = []
+    for item in _l(obj, key):
+        if not isinstance(item, dict):
+            raise Malformed(f"{key} holds a non-object")
+        v = _s(item, field, f"{key}[].{field}")
+        if v:
+            out.append(v)
+    return out
+
+
 def _name(obj: dict, rid: str) -> str:
     n = obj.get("name")
     return n if isinstance(n, str) and n else rid.rstrip("/").split("/")[-1]
@@ -96,12 +108,8 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
                                 backup=bool(BACKUP_GROUPS.intersection(groups)), secondary=SECONDARY in groups,
                                 status=_conn_state(cp), side="pe",
                                 conn_id=(c.get("id") or "").lower() if isinstance(c.get("id"), str) else ""))
-    for n in _l(p, "networkInterfaces"):
-        if not isinstance(n, dict):
-            raise Malformed("networkInterfaces holds a non-object")
-        nid = _s(n, "id", "networkInterfaces[].id")
-        if nid:
-            t.pe_nics.append(dict(pe_id=rid, nic_id=nid.lower()))
+    for nid in _fields(p, "networkInterfaces", "id"):
+        t.pe_nics.append(dict(pe_id=rid, nic_id=nid.lower()))
     for cfg in _l(p, "customDnsConfigs"):
         if not isinstance(cfg, dict):
             raise Malformed("customDnsConfigs holds a non-object")
@@ -150,14 +158,8 @@ def _prefixes(p: dict) -> tuple[str, ...]:
 
 def _subnet(t: Tables, obj: dict, rid: str, vnet_id: str) -> None:
     p = _props(obj, "subnet")
-    ipcs = []
-    for c in _l(p, "ipConfigurations"):
-        if not isinstance(c, dict):
-            raise Malformed("subnet ipConfigurations holds a non-object")
-        cid = _s(c, "id", "ipConfigurations[].id")
-        if cid:
-            ipcs.append(cid.lower())
-    t.subnets.append(dict(id=rid, name=_name(obj, rid), vnet_id=vnet_id, prefixes=_prefixes(p), ipc_ids=tuple(ipcs)))
+    ipcs = tuple(c.lower() for c in _fields(p, "ipConfigurations", "id"))
+    t.subnets.append(dict(id=rid, name=_name(obj, rid), vnet_id=vnet_id, prefixes=_prefixes(p), ipc_ids=ipcs))
 
 
 def vnet(t: Tables, raw: I.RawObject) -> None:
@@ -185,13 +187,7 @@ def zone(t: Tables, raw: I.RawObject) -> None:
 
 def a_record(t: Tables, raw: I.RawObject) -> None:
     p = _props(raw.obj, "A record set")
-    ips = []
-    for a in _l(p, "aRecords"):
-        if not isinstance(a, dict):
-            raise Malformed("aRecords holds a non-object")
-        ip = _s(a, "ipv4Address", "aRecords[].ipv4Address")
-        if ip:
-            ips.append(ip)
+    ips = _fields(p, "aRecords", "ipv4Address")
     zone_id = parent_id(raw.id, "A")
     t.records.append(dict(id=raw.id, zone_id=zone_id, zone_name=zone_id.rsplit("/", 1)[-1],
                           rel=raw.id.rsplit("/", 1)[-1], ips=tuple(ips)))
