@@ -74,6 +74,9 @@ def _live_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-concurrency", type=_positive, default=32, metavar="N",
                    help="parallel ARM requests (default 32; requests are paced per subscription under ARM's "
                         "read budget)")
+    g.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="processes that share the subscriptions (default: one per core, at most 4, with at least "
+                        "4 subscriptions each; Resource Graph runs in one)")
     g.add_argument("--source", choices=("arm", "resource-graph"), default="arm",
                    help="where the inventory comes from (default arm)")
 
@@ -238,7 +241,7 @@ def _live(args, config_subs: list[str]) -> dict:
     progress = collect.Progress(structured=args.log_format == "json")
     return collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
                                   arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
-                                  progress=progress, source=args.source)
+                                  progress=progress, source=args.source, workers=args.workers)
 
 
 def cmd_collect(args) -> int:

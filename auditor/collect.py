@@ -19,15 +19,17 @@ empty list; a GET by id, or a list of a resource's children, that answers 404 me
 """
 from __future__ import annotations
 
+import bisect
 import importlib
 import logging
+import queue
 import os
 import re
 import sys
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -390,6 +392,38 @@ class _Pacer:
         self._tokens[key] = (tokens, now)
         return (1 - tokens) / self.rate
 
+    def merge(self, other: dict) -> None:
+        """Take in what a worker's pacer did and knows (:meth:`state`): its counts, and its view of the budgets."""
+        with self._lock:
+            self.attempts += other["attempts"]
+            self.throttled += other["throttled"]
+            self.waited += other["waited"]
+            self.statuses.update(other["statuses"])
+            self.by_key.update(other["by_key"])
+            for key, (tokens, at) in other["tokens"].items():
+                mine = self._tokens.get(key)
+                if mine is None or tokens < mine[0]:
+                    self._tokens[key] = (tokens, at)
+            for key, until in other["blocked"].items():
+                self._blocked[key] = max(self._blocked.get(key, 0.0), until)
+
+    def state(self) -> dict:
+        with self._lock:
+            return {"attempts": self.attempts, "throttled": self.throttled, "waited": self.waited,
+                    "statuses": dict(self.statuses), "by_key": dict(self.by_key), "tokens": dict(self._tokens),
+                    "blocked": dict(self._blocked)}
+
+    def available(self, key: str) -> float:
+        """The tokens ``key`` has now (none taken): what the scheduler asks before it hands out a call."""
+        now = time.monotonic()
+        with self._lock:
+            if self._blocked.get(key, 0.0) > now:
+                return 0.0
+            if key == "graph":
+                return float(self.quota - sum(1 for t in self._sent if t > now - self.window - self.margin))
+            tokens, at = self._tokens.get(key, (self.burst, now))
+            return min(self.burst, tokens + (now - at) * self.rate)
+
     def _learn(self, key: str, response) -> None:
         headers = response.headers
         now = time.monotonic()
@@ -605,6 +639,56 @@ class Progress:
 # The enumerator
 # ---------------------------------------------------------------------------------------------------------------
 
+def _task_key(t: "_Task") -> str:
+    """The budget (see :func:`_pace_key`) a task's requests draw on."""
+    if t.c.level == "graph":
+        return "graph"
+    if t.subject.lower().startswith("/subscriptions/"):
+        return _sub_of(t.subject)
+    if t.c.level == "subscription" and t.subject:
+        return t.subject.lower()
+    return "tenant"
+
+
+class _Queue:
+    """Calls waiting to run, first in first out per budget, budgets in subscription order (:meth:`rank`, then
+    the tenant's and other budgets first). ``take`` is cheap when the first budget has a token, which is the
+    common case; a budget that has spent its tokens is skipped until it refills."""
+
+    def __init__(self) -> None:
+        self._rank: dict[str, int] = {}
+        self._by_key: dict[str, deque] = {}
+        self._order: list[tuple[int, str]] = []   # (rank, key) of the budgets with calls waiting, sorted
+        self._n = 0
+
+    def rank(self, keys: list[str]) -> None:
+        self._rank.update((k.lower(), i) for i, k in enumerate(keys))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def put(self, t: "_Task") -> None:
+        key = _task_key(t)
+        q = self._by_key.get(key)
+        if q is None:
+            q = self._by_key[key] = deque()
+        if not q:
+            bisect.insort(self._order, (self._rank.get(key, -1), key))
+        q.append(t)
+        self._n += 1
+
+    def take(self, ready: Callable[[str], bool]) -> "_Task | None":
+        for i, (_, key) in enumerate(self._order):
+            if ready(key):
+                q = self._by_key[key]
+                t = q.popleft()
+                if not q:
+                    del self._order[i]
+                self._n -= 1
+                return t
+        return None
+
+
 @dataclass(frozen=True)
 class _Task:
     c: Collector
@@ -619,6 +703,7 @@ class _Enumerator:
         self.arm, self.scope = arm.rstrip("/"), scope
         self.max_concurrency = max(1, int(max_concurrency))
         self.progress = progress
+        self.connection_verify = connection_verify
         self.transport, self.session = _transport(self.max_concurrency, connection_verify, self.arm)
         self.pacer = _Pacer(PACING["burst"], PACING["rate"], GRAPH["quota"], GRAPH["window"], GRAPH["margin"])
         self.source = "arm"
@@ -634,7 +719,7 @@ class _Enumerator:
         self.in_scope: set[str] = set()
         self._seen: set[tuple[str, str]] = set()
         self._ids: set[str] = set()
-        self._queue: deque[_Task] = deque()
+        self._queue = _Queue()
         self._pending: Counter = Counter()
         self._counts: dict[str, Counter] = {}
         self._errs: Counter = Counter()
@@ -642,6 +727,10 @@ class _Enumerator:
         self._principals: set[str] = set()
         self._assignments: list[tuple[str, str]] = []   # (principalId, roleDefinitionId)
         self.calls_done = self.calls_total = 0
+        self.part: set[str] | None = None               # a worker's own subscriptions (see _split)
+        self.reported: set[str] = set()                 # subscriptions whose progress line is out
+        self.deferred: list[tuple] = []                 # a worker's calls outside its part, for the parent
+        self._deferred_keys: set[tuple[str, str]] = set()
 
     # -- clients --------------------------------------------------------------------------------------------
     def client(self, path: str, sub: str):
@@ -736,28 +825,65 @@ class _Enumerator:
         key = (name, subject.lower())
         if key in self._seen:
             return
+        sub = client_sub or (subject if COLLECTORS[name].level == "subscription" else _parts(subject)[0])
+        task = _Task(COLLECTORS[name], subject, sub, group)
+        if self.part is not None and (name == "role_definition" or _task_key(task) not in self.part):
+            # a worker reads its own subscriptions only: the rest is read once, by the parent, after the merge
+            if key not in self._deferred_keys:
+                self._deferred_keys.add(key)
+                self.deferred.append((name, subject, group, client_sub, self._cur_depth))
+            return
         self._seen.add(key)
         self._depth[key] = self._cur_depth
-        sub = client_sub or (subject if COLLECTORS[name].level == "subscription" else _parts(subject)[0])
-        self._queue.append(_Task(COLLECTORS[name], subject, sub, group))
+        self._queue.put(task)
         self._pending[group] += 1
         self.calls_total += 1
 
     def drain(self) -> None:
+        """Run the queue to the end: at most ``max_concurrency`` calls in flight, the next call always the first
+        one (in subscription order) whose budget has a token for it, so that the subscriptions are finished one
+        after another (their clients freed) and a subscription that has spent its budget does not hold workers
+        that others could use."""
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        inflight: Counter = Counter()   # budget key -> calls submitted and not yet accepted
+        running = 0
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="collect") as pool:
-            running: dict = {}
             while self._queue or running:
-                while self._queue:
-                    t = self._queue.popleft()
+                while self._queue and running < self.max_concurrency:
+                    t = self._queue.take(lambda key: self.pacer.available(key) - inflight[key] >= 1)
+                    if t is None:
+                        if running:
+                            break
+                        t = self._queue.take(lambda key: True)   # every budget is spent: the pacer makes it wait
+                    key = _task_key(t)
+                    inflight[key] += 1
+                    running += 1
                     self._started.setdefault(t.group, time.monotonic())
-                    running[pool.submit(self.run, t)] = t
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    t = running.pop(fut)
-                    objs, err = fut.result()
-                    self.accept(t, objs, err)
+                    pool.submit(self._run_to, done, t)
+                try:
+                    t, result = done.get(timeout=0.05 if self._queue else None)
+                except queue.Empty:
+                    continue   # a budget may have refilled
+                while True:
+                    running -= 1
+                    inflight[_task_key(t)] -= 1
+                    self.accept(t, *result)
+                    try:
+                        t, result = done.get_nowait()
+                    except queue.Empty:
+                        break
 
-    def accept(self, t: _Task, objs: list, err: dict | None) -> None:
+    def _run_to(self, done: queue.SimpleQueue, t: _Task) -> None:
+        try:
+            result = self.run(t)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the scheduling thread
+            result = exc
+        done.put((t, result))
+
+    def accept(self, t: _Task, *result) -> None:
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        objs, err = result
         key = (t.c.name, t.subject.lower())
         self._cur_depth = self._depth.get(key, 0) + max(1, self._pages.pop(key, 1))
         self.chain = max(self.chain, self._cur_depth)
@@ -779,7 +905,8 @@ class _Enumerator:
             self._release(t.group)
         if self.progress is not None:
             self.progress.call_done(self.calls_done, self.calls_total)
-            if self._pending[t.group] == 0 and t.group in self.in_scope:
+            if self._pending[t.group] == 0 and t.group in self.in_scope and t.group not in self.reported:
+                self.reported.add(t.group)
                 self.progress.subscription_done(t.group, counts, self._errs[t.group],
                                                 time.monotonic() - self._started.get(t.group, time.monotonic()))
 
@@ -884,7 +1011,7 @@ class _Enumerator:
                 key = (c.name, batch)
                 self._seen.add(key)
                 self._depth[key] = self._cur_depth
-                self._queue.append(_Task(c, batch, "", ""))
+                self._queue.put(_Task(c, batch, "", ""))
                 for sub in self._batches[batch]:
                     self._pending[sub.lower()] += 1
                 self.calls_total += 1
@@ -969,7 +1096,9 @@ class _Enumerator:
                 del self._clients[key]
 
     def _report(self, sub: str) -> None:
-        if self.progress is not None and self._pending[sub] == 0 and sub in self.in_scope:
+        if self.progress is not None and self._pending[sub] == 0 and sub in self.in_scope and \
+                sub not in self.reported:
+            self.reported.add(sub)
             self.progress.subscription_done(sub, self._counts.get(sub, Counter()), self._errs[sub],
                                             time.monotonic() - self._started.get(sub, time.monotonic()))
 
@@ -1024,22 +1153,29 @@ def _looks_like_guid(s: str) -> bool:
 
 def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint: str | None, cloud: str = "public",
                    max_concurrency: int = DEFAULT_CONCURRENCY, progress=None, connection_verify=None,
-                   source: str = "arm", stats: dict | None = None) -> dict:
+                   source: str = "arm", stats: dict | None = None, workers: int | None = None) -> dict:
     """Read the estate of ``subscriptions`` (ids or display names; None: every subscription the credential can
     list) and return ``{"resources", "errors", "collected_at", "collected_types"}`` (see the module doc).
 
     ``source="resource-graph"`` takes the inventory from Resource Graph queries (:data:`GRAPH_QUERIES`) and the
     rest from ARM. ``stats``, if given, is filled with what the run did: ``requests`` (attempts sent),
     ``statuses``, ``throttled`` (429s received), ``paced_seconds`` (time requests waited for a token),
-    ``chain`` (the longest dependent chain of requests), ``calls`` and ``by_budget``."""
+    ``chain`` (the longest dependent chain of requests), ``calls``, ``by_budget`` and ``workers``.
+
+    ``workers`` (default: one per core, at most 4, at least 4 subscriptions each) splits the subscriptions among
+    forked worker processes, since a request costs the client about as much CPU as it waits for ARM; each
+    subscription's budget stays in one process (see :func:`_split`)."""
     if cloud not in CLOUDS:
         raise CollectError(f"--cloud: unknown cloud {cloud!r} (choose from {', '.join(CLOUDS)})")
     if source not in ("arm", "resource-graph"):
         raise CollectError(f"--source: unknown source {source!r} (choose from arm, resource-graph)")
     arm = arm_endpoint or default_arm_endpoint(cloud)
     collected_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if not isinstance(credential, SharedCredential):
+        credential = SharedCredential(credential)   # one token for the parent and every worker it forks
     en = _Enumerator(credential, arm, CLOUDS[cloud]["scope"], max_concurrency, progress, connection_verify)
     en.source = source
+    used = 1
     try:
         listed, err = en.run(_Task(COLLECTORS["subscriptions"], "", "", ""))
         en._cur_depth = en.chain = max(1, en._pages.pop(("subscriptions", ""), 1))
@@ -1052,19 +1188,17 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         chosen, missing = _select(listed, subscriptions)
         subs = [s["subscriptionId"] for s in chosen] + missing
         en.in_scope = {s.lower() for s in subs}
+        en._queue.rank(subs)
         en.resources.extend(s for s in chosen if en._new(s))
-        if progress is not None:
+        used = _worker_count(workers, len(subs), source)
+        children = _split(en, subs, missing, used) if used > 1 else None
+        if progress is not None:   # after the fork: a rich bar runs a thread
             progress.start({s["subscriptionId"].lower(): s.get("displayName") or "" for s in chosen}
                            | {m.lower(): "" for m in missing})
-        for sub in missing:
-            en.add("subscription", sub, sub.lower())
-        if source == "resource-graph":
-            en.add_graph(subs)
-        for sub in subs:
-            for c in COLLECTORS.values():
-                if c.level == "subscription" and c.name not in ("subscription", "activity_log") and \
-                        (source == "arm" or c.name in GRAPH_ARM):
-                    en.add(c.name, sub, sub.lower())
+        if children is not None:
+            _join(en, children)
+        else:
+            _queue_subscriptions(en, subs, missing)
         en.drain()
         en.role_definitions()
         en.drain()
@@ -1078,7 +1212,150 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         if stats is not None:
             stats.update(requests=en.pacer.attempts, statuses=dict(en.pacer.statuses), throttled=en.pacer.throttled,
                          paced_seconds=round(en.pacer.waited, 3), chain=en.chain, calls=en.calls_total,
-                         by_budget=dict(en.pacer.by_key), source=source)
+                         by_budget=dict(en.pacer.by_key), source=source, workers=used)
+
+
+def _queue_subscriptions(en: _Enumerator, subs: list[str], missing: list[str]) -> None:
+    for sub in missing:
+        en.add("subscription", sub, sub.lower())
+    if en.source == "resource-graph":
+        en.add_graph(subs)
+    for sub in subs:
+        for c in COLLECTORS.values():
+            if c.level == "subscription" and c.name not in ("subscription", "activity_log") and \
+                    (en.source == "arm" or c.name in GRAPH_ARM):
+                en.add(c.name, sub, sub.lower())
+
+
+def _worker_count(workers: int | None, subs: int, source: str) -> int:
+    """Worker processes for a run: Resource Graph batches subscriptions into shared queries, so it stays in one."""
+    if source != "arm" or not hasattr(os, "fork"):
+        return 1
+    if workers is None:
+        return max(1, min(os.cpu_count() or 1, 4, subs // 4))
+    return max(1, min(int(workers), subs))
+
+
+def _split(en: _Enumerator, subs: list[str], missing: list[str], n: int) -> list[tuple[int, Any]]:
+    """Fork ``n`` workers, each reading every call of its share of the subscriptions (their budgets with them).
+
+    A worker leaves what belongs to other subscriptions (references into them, custom roles) to the parent, which
+    reads it after the merge, knowing every call the workers made: no request is made twice. The workers send
+    progress and then their result through a pipe."""
+    from multiprocessing.connection import Connection
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children = []
+    for part in (subs[i::n] for i in range(n)):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the worker: never returns
+            code = 1
+            try:
+                os.close(r)
+                code = _worker(en, Connection(w, readable=False), part, [m for m in missing if m in part])
+            finally:
+                os._exit(code)
+        os.close(w)
+        children.append((pid, Connection(r, writable=False)))
+    return children
+
+
+class _PipeProgress:
+    """A worker's progress, sent to the parent."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def call_done(self, done: int, total: int) -> None:
+        self.conn.send(("call", done, total))
+
+    def subscription_done(self, sub: str, counts: Counter, errors: int, seconds: float) -> None:
+        self.conn.send(("sub", sub, dict(counts), errors, seconds))
+
+
+def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> int:
+    try:
+        en = _Enumerator(parent.credential, parent.arm, parent.scope, parent.max_concurrency, _PipeProgress(conn),
+                         parent.connection_verify)   # its own connections: the parent's stay the parent's
+        en.source, en.in_scope, en.part = parent.source, parent.in_scope, {p.lower() for p in part}
+        en._ids = set(parent._ids)
+        en._cur_depth = en.chain = parent.chain
+        en._queue.rank(part)
+        _queue_subscriptions(en, part, missing)
+        en.drain()
+        conn.send(("done", {"resources": en.resources, "errors": en.errors, "seen": en._seen,
+                            "deferred": en.deferred, "principals": en._principals, "assignments": en._assignments,
+                            "chain": en.chain, "calls_total": en.calls_total, "calls_done": en.calls_done,
+                            "counts": en._counts, "errs": en._errs, "pending": en._pending,
+                            "reported": en.reported, "pacer": en.pacer.state()}))
+        return 0
+    except ClientAuthenticationError as exc:
+        conn.send(("auth", _short(exc, 300)))
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - the parent reports it
+        conn.send(("fail", f"{type(exc).__name__}: {exc}"))
+        return 1
+
+
+def _join(en: _Enumerator, children: list[tuple[int, Any]]) -> None:
+    """Relay the workers' progress, merge their results into ``en`` and queue what they left to the parent."""
+    from multiprocessing.connection import wait as wait_any
+
+    live = {conn: pid for pid, conn in children}
+    calls: dict[Any, tuple[int, int]] = {}
+    results, problem = [], None
+    try:
+        while live:
+            for conn in wait_any(list(live)):
+                try:
+                    msg = conn.recv()
+                except EOFError:
+                    os.waitpid(live.pop(conn), 0)
+                    continue
+                if msg[0] == "call":
+                    calls[conn] = msg[1:]
+                    if en.progress is not None:
+                        en.progress.call_done(sum(c[0] for c in calls.values()), sum(c[1] for c in calls.values()))
+                elif msg[0] == "sub":
+                    en.reported.add(msg[1])
+                    if en.progress is not None:
+                        en.progress.subscription_done(msg[1], Counter(msg[2]), msg[3], msg[4])
+                elif msg[0] == "done":
+                    results.append(msg[1])
+                else:
+                    problem = problem or msg
+    finally:
+        for conn, pid in live.items():   # interrupted: take the workers down with us
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    if problem is not None and problem[0] == "auth":
+        raise ClientAuthenticationError(message=problem[1])
+    if problem is not None or len(results) != len(children):
+        why = problem[1] if problem is not None else "a worker process ended without a result"
+        raise CollectError(f"collection failed: {why}")
+    for r in results:
+        en._seen |= r["seen"]
+    for r in results:
+        en.resources.extend(o for o in r["resources"] if en._new(o))
+        en.errors.extend(r["errors"])
+        en._principals |= r["principals"]
+        en._assignments.extend(r["assignments"])
+        en.chain = max(en.chain, r["chain"])
+        en.calls_total += r["calls_total"]
+        en.calls_done += r["calls_done"]
+        en.pacer.merge(r["pacer"])
+        en._errs.update(r["errs"])
+        for g, c in r["counts"].items():
+            en._counts.setdefault(g, Counter()).update(c)
+    for r in results:
+        for name, subject, group, client_sub, depth in r["deferred"]:
+            en._cur_depth = depth
+            en.add(name, subject, group, client_sub)
 
 
 def _result(en: _Enumerator, collected_at: str) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 import logging
 
 import pytest
@@ -18,9 +19,12 @@ def ids(result) -> dict[str, dict]:
     return {o["id"].lower(): o for o in result["resources"]}
 
 
-def test_collects_exactly_the_estate(small, run, emulator, az_dir):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_collects_exactly_the_estate(small, run, emulator, az_dir, workers):
     before = len(az_calls(az_dir))
-    result = run()
+    stats: dict = {}
+    result = run(workers=workers, stats=stats)
+    assert stats["workers"] == workers
     assert result["errors"] == []
     got = ids(result)
     assert sorted(got) == sorted(small.expected)
@@ -39,8 +43,9 @@ def test_collects_exactly_the_estate(small, run, emulator, az_dir):
     assert calls[0][:2] == ["account", "get-access-token"] and "https://management.azure.com" in calls[0]
 
 
-def test_follows_references_out_of_scope(small, run, emulator):
-    result = run()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_follows_references_out_of_scope(small, run, emulator, workers):
+    result = run(workers=workers)
     got = ids(result)
     paths = {r["path"].lower() for r in emulator.requests}
     zone_hub = small.by_name["zone-hub"]["id"]
@@ -52,6 +57,9 @@ def test_follows_references_out_of_scope(small, run, emulator):
     # the vault's connection to a PE that does not exist: a 404 by id is gone, not an error
     assert small.pe_gone.lower() in paths
     assert small.pe_gone.lower() not in got and result["errors"] == []
+    # each call once, whichever worker met the reference first (the parent reads what the workers left)
+    sent = Counter((r["method"], r["path"].lower(), tuple(sorted(r["query"].items()))) for r in emulator.requests)
+    assert [k for k, n in sent.items() if n > 1] == []
 
 
 def test_subscriptions_by_name_and_all(small, run):
@@ -153,9 +161,10 @@ def test_debug_logging_never_shows_the_token(small, run, token, caplog):
     assert token not in text and "Bearer " not in text  # ... redacted
 
 
-def test_progress_lines_per_subscription(small, run):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_lines_per_subscription(small, run, workers):
     out = io.StringIO()
-    run(progress=collect.Progress(stream=out))
+    run(progress=collect.Progress(stream=out), workers=workers)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert any("sub-one" in line and S1 in line for line in lines)

@@ -119,21 +119,23 @@ def request_statuses(emulator) -> list:
 
 # ---------------------------------------------------------------------------------------------- recovered faults
 
-def test_baseline_live_equals_offline(demo, tmp_path, capsys):
-    run = audit(tmp_path, capsys)
+@pytest.mark.parametrize("workers", ["1", "2", "3"])
+def test_baseline_live_equals_offline(demo, tmp_path, capsys, workers):
+    run = audit(tmp_path, capsys, "--workers", workers)
     assert run.code == 1
     assert_exact(run, truth())
     assert run.doc["errors"] == []
 
 
-def test_429_storm_is_absorbed(demo, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_429_storm_is_absorbed(demo, tmp_path, capsys, workers):
     """Every subscription's first reads are throttled (Retry-After honoured) on top of ARM's token bucket."""
     from tests.emulator import TokenBucket
 
     demo.throttle = TokenBucket(capacity=12, rate=40)
     demo.faults += [Fault(status=429, prefix="/subscriptions", times=3, retry_after=0.2)]
     demo.faults += [Fault(status=429, prefix=f"/subscriptions/{s}", times=4, retry_after=0.1) for s in SUBS.values()]
-    run = audit(tmp_path, capsys)
+    run = audit(tmp_path, capsys, "--workers", workers)
     assert run.code == 1 and run.doc["errors"] == []
     assert_exact(run, truth())
     n429 = request_statuses(demo).count(429)
@@ -194,12 +196,13 @@ def _error_messages_name(run: Run, scope: str, status: str) -> None:
     assert msgs and all(f"could not read {scope.lower()}" in m.lower() and status in m for m in msgs), msgs[:3]
 
 
-def test_403_on_one_subscription(demo, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_403_on_one_subscription(demo, tmp_path, capsys, workers):
     """Everything under contoso-dev answers 403 (the tenant listing still shows it). Its resources cannot be
     listed, so they have no rows but its provider's, which are Error; the absence verdicts elsewhere become Error
     (a zone in dev of any name may be linked to a prod VNet); everything else equals the offline truth; exit 3."""
     demo.faults.append(Fault(status=403, prefix=f"/subscriptions/{DEV}"))
-    run = audit(tmp_path, capsys)
+    run = audit(tmp_path, capsys, "--workers", workers)
     assert run.code == 3
     assert {(e["scope"].lower(), e["status"]) for e in run.doc["errors"]} == {(f"/subscriptions/{DEV}", 403)}
     assert {t for e in run.doc["errors"] for t in e["types"]} == {
