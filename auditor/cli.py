@@ -247,8 +247,14 @@ def _live(args, config_subs: list[str]) -> dict:
 def cmd_collect(args) -> int:
     from .fsutil import atomic_open
     snap = _live(args, [])
+    rest = json.dumps({k: v for k, v in snap.items() if k != "resources"}, separators=(",", ":"))
     with atomic_open(args.out, "w", private=True, durable=True) as fh:
-        json.dump(snap, fh, indent=None, separators=(",", ":"))
+        # the objects are already JSON text (collect.Collected): written as they are, never parsed
+        fh.write('{"resources":[')
+        texts = snap["resources"].texts
+        for i in range(0, len(texts), 1000):
+            fh.write(("," if i else "") + ",".join(texts[i:i + 1000]))
+        fh.write("]," + rest[1:])
     errors = snap.get("errors") or []
     print(f"wrote {len(snap.get('resources', []))} objects to {safe(args.out)}"
           + (f"; {len(errors)} scope(s) could not be read" if errors else ""), file=sys.stderr)
@@ -291,6 +297,7 @@ def cmd_audit(args) -> int:
         snap = _live(args, cfg.subscriptions)
         m = engine.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
                                 where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+        del snap   # the objects' JSON text: parsed into the model now
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))
     if len(m.warnings) > 50:

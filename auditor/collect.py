@@ -20,7 +20,9 @@ empty list; a GET by id, or a list of a resource's children, that answers 404 me
 from __future__ import annotations
 
 import bisect
+import gc
 import importlib
+import json
 import logging
 import queue
 import os
@@ -29,6 +31,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -714,7 +717,7 @@ class _Enumerator:
         self.chain = 0                                  # the longest dependent chain of requests
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self.resources: list[dict] = []
+        self.resources: list[tuple] = []               # what _pack makes of each object kept
         self.errors: list[dict] = []
         self.in_scope: set[str] = set()
         self._seen: set[tuple[str, str]] = set()
@@ -729,6 +732,7 @@ class _Enumerator:
         self.calls_done = self.calls_total = 0
         self.part: set[str] | None = None               # a worker's own subscriptions (see _split)
         self.reported: set[str] = set()                 # subscriptions whose progress line is out
+        self.workers = 1
         self.deferred: list[tuple] = []                 # a worker's calls outside its part, for the parent
         self._deferred_keys: set[tuple[str, str]] = set()
 
@@ -897,7 +901,7 @@ class _Enumerator:
             _LOG.debug("%s %s: error %s", t.c.name, t.subject, err["status"])
         else:
             objs = [o for o in self.follow(t, objs) if self._new(o)]
-            self.resources.extend(objs)
+            self.resources.extend(map(_pack, objs))
             counts[t.c.type] += len(objs)
             _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
         self._pending[t.group] -= 1
@@ -914,11 +918,14 @@ class _Enumerator:
         """False for an object already collected (e.g. a management-group role assignment that every
         subscription's listing shows)."""
         rid = _get(obj, "id")
-        if not isinstance(rid, str):
+        return self._new_id(rid.lower() if isinstance(rid, str) else None)
+
+    def _new_id(self, rid: str | None) -> bool:
+        if rid is None:
             return True
-        if rid.lower() in self._ids:
+        if rid in self._ids:
             return False
-        self._ids.add(rid.lower())
+        self._ids.add(rid)
         return True
 
     def out_of_scope(self, rid: Any) -> bool:
@@ -1078,7 +1085,7 @@ class _Enumerator:
                 if name != "private_dns_zones":   # records and links come from Resource Graph too
                     objs = self.follow(st, objs)
                 objs = [o for o in objs if self._new(o)]
-                self.resources.extend(objs)
+                self.resources.extend(map(_pack, objs))
                 self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
         for sub in subs:
             self._pending[sub] -= 1
@@ -1189,8 +1196,9 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         subs = [s["subscriptionId"] for s in chosen] + missing
         en.in_scope = {s.lower() for s in subs}
         en._queue.rank(subs)
-        en.resources.extend(s for s in chosen if en._new(s))
+        en.resources.extend(_pack(s) for s in chosen if en._new(s))
         used = _worker_count(workers, len(subs), source)
+        en.workers = used
         children = _split(en, subs, missing, used) if used > 1 else None
         if progress is not None:   # after the fork: a rich bar runs a thread
             progress.start({s["subscriptionId"].lower(): s.get("displayName") or "" for s in chosen}
@@ -1247,6 +1255,7 @@ def _split(en: _Enumerator, subs: list[str], missing: list[str], n: int) -> list
     sys.stdout.flush()
     sys.stderr.flush()
     children = []
+    gc.freeze()   # the cyclic collector would touch (and so copy) every inherited object in each worker
     for part in (subs[i::n] for i in range(n)):
         r, w = os.pipe()
         pid = os.fork()
@@ -1259,6 +1268,7 @@ def _split(en: _Enumerator, subs: list[str], missing: list[str], n: int) -> list
                 os._exit(code)
         os.close(w)
         children.append((pid, Connection(r, writable=False)))
+    gc.unfreeze()
     return children
 
 
@@ -1277,7 +1287,8 @@ class _PipeProgress:
 
 def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> int:
     try:
-        en = _Enumerator(parent.credential, parent.arm, parent.scope, parent.max_concurrency, _PipeProgress(conn),
+        share = -(-parent.max_concurrency // parent.workers)   # the run's concurrency, shared out
+        en = _Enumerator(parent.credential, parent.arm, parent.scope, share, _PipeProgress(conn),
                          parent.connection_verify)   # its own connections: the parent's stay the parent's
         en.source, en.in_scope, en.part = parent.source, parent.in_scope, {p.lower() for p in part}
         en._ids = set(parent._ids)
@@ -1341,7 +1352,7 @@ def _join(en: _Enumerator, children: list[tuple[int, Any]]) -> None:
     for r in results:
         en._seen |= r["seen"]
     for r in results:
-        en.resources.extend(o for o in r["resources"] if en._new(o))
+        en.resources.extend(e for e in r["resources"] if en._new_id(e[1]))
         en.errors.extend(r["errors"])
         en._principals |= r["principals"]
         en._assignments.extend(r["assignments"])
@@ -1358,13 +1369,41 @@ def _join(en: _Enumerator, children: list[tuple[int, Any]]) -> None:
             en.add(name, subject, group, client_sub)
 
 
+def _pack(obj: Any) -> tuple[str, str | None, str]:
+    """An object as the collector keeps it: (sort key, id for de-duplication, compact JSON text). The text is a
+    fifth of the memory of the parsed object, and the stdlib's JSON round-trips whatever the SDK's parse gave
+    (big integers, NaN, lone surrogates) exactly."""
+    rid = _get(obj, "id")
+    return (str(rid or "").lower(), rid.lower() if isinstance(rid, str) else None,
+            json.dumps(obj, separators=(",", ":")))
+
+
+class Collected(Sequence):
+    """The collected objects, in id order, held as compact JSON text and parsed when read (each read parses
+    anew). ``texts`` is the JSON of each object, for writing a snapshot without parsing it at all."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [json.loads(t) for t in self.texts[i]]
+        return json.loads(self.texts[i])
+
+    def __iter__(self):
+        return map(json.loads, self.texts)
+
+
 def _result(en: _Enumerator, collected_at: str) -> dict:
-    en.resources.sort(key=lambda o: str(_get(o, "id") or "").lower())
+    en.resources.sort(key=lambda e: e[0])
     en.errors.sort(key=lambda e: (e["scope"].lower(), e["types"]))
-    return {"resources": en.resources, "errors": en.errors, "collected_at": collected_at,
+    return {"resources": Collected([e[2] for e in en.resources]), "errors": en.errors, "collected_at": collected_at,
             "collected_types": COLLECTED_TYPES}
 
 
-__all__ = ["CLOUDS", "COLLECTORS", "Collector", "CollectError", "Progress", "SharedCredential", "build_credential",
+__all__ = ["CLOUDS", "COLLECTORS", "Collected", "Collector", "CollectError", "Progress", "SharedCredential", "build_credential",
            "collect_estate", "default_arm_endpoint"]
 

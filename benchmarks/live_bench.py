@@ -26,7 +26,8 @@ Figures printed:
   beyond the bucket's burst / refill rate), printed without and with the client's own CPU: requests x the
   client's measured CPU per request / cores (client CPU = process CPU during the collection minus the emulator's
   own measured CPU, as both run in this process); wall / lower bound for both;
-* peak RSS growth during the collection over the RSS before it (sampled every 10 ms), and the size of the
+* peak memory growth during the collection (PSS of this process and its collector workers, sampled every 10
+  ms) over the memory before it, and the size of the
   collected estate, to show how memory scales with subscriptions.
 
 Targets (issue #5): speed-up >= 15x at 40 subscriptions, wall / lower bound (with CPU) <= 1.5, no duplicates, no
@@ -49,27 +50,46 @@ ROOT = Path(__file__).resolve().parents[1]
 BURST, RATE = 250, 25
 
 
-def _rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _pss(pid: str = "self") -> int:
+    """Proportional set size: pages shared with forked workers are counted once across the processes."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _children() -> list[str]:
+    kids = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            kids += (task / "children").read_text().split()
+        except OSError:
+            pass
+    return kids
+
+
+def _memory() -> int:
+    """This process and its worker processes, in bytes (PSS)."""
+    return _pss() + sum(_pss(k) for k in _children())
 
 
 class _Peak(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
-        self.peak, self._halt = _rss(), threading.Event()
+        self.peak, self._halt = _memory(), threading.Event()
 
     def run(self):
         while not self._halt.wait(0.01):
-            self.peak = max(self.peak, _rss())
+            self.peak = max(self.peak, _memory())
 
     def stop(self) -> int:
         self._halt.set()
         self.join()
-        return max(self.peak, _rss())
+        return max(self.peak, _memory())
 
 
 def child(subs: int, source: str, a) -> dict:
@@ -88,7 +108,7 @@ def child(subs: int, source: str, a) -> dict:
         def get_token_info(self, *s, options=None):
             return AccessTokenInfo("bench-token", int(time.time()) + 3600)
 
-    s = synth.large(subs * a.vaults_per_sub, seed=7, subs=subs)
+    s = synth.large(subs * a.vaults_per_sub, seed=7, subs=subs, heavy=a.heavy)
     emu = Emulator(s.objects, page_size=a.page_size, token="bench-token").start()
     emu.event_time_filter = False
     emu.latency = a.latency
@@ -103,19 +123,22 @@ def child(subs: int, source: str, a) -> dict:
     def run(subscriptions, stats=None):
         return collect.collect_estate(Cred(), subscriptions=subscriptions, arm_endpoint=emu.url,
                                       max_concurrency=a.concurrency, connection_verify=emu.ca_file, source=source,
-                                      stats=stats)
+                                      stats=stats, workers=a.workers)
 
     fresh()
     run(sub_ids[:1])   # warm-up: imports, TLS session, clients
     fresh()
     time.sleep(0.2)
-    rss0 = _rss()
+    rss0 = _memory()
     peak = _Peak()
     peak.start()
     stats: dict = {}
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0, t0 = time.process_time(), time.perf_counter()
     snap = run(None, stats)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += (kids.ru_utime - kids0.ru_utime) + (kids.ru_stime - kids0.ru_stime)   # the worker processes
     server_cpu = emu.cpu_seconds
     peak_rss = peak.stop()
     t1 = time.perf_counter()
@@ -142,7 +165,7 @@ def child(subs: int, source: str, a) -> dict:
            "paced_s": stats.get("paced_seconds"), "bucket_bound": bucket_bound,
            "max_per_sub": max(per_sub.values() or [0]), "rss_before_mb": rss0 / 2**20,
            "collect_rss_growth_mb": (peak_rss - rss0) / 2**20, "objects": len(snap["resources"]),
-           "estate_mb": len(json.dumps(snap["resources"])) / 2**20, "truth_ok": got == s.expected,
+           "estate_mb": sum(map(len, snap["resources"].texts)) / 2**20, "workers": stats.get("workers"), "truth_ok": got == s.expected,
            "max_in_flight": emu.max_in_flight}
     if a.replay and subs <= a.replay_max:
         import requests
@@ -187,7 +210,8 @@ def report(rows: list[dict], a) -> None:
         lb0 = max(r["chain"] * lat, r["bucket_bound"])
         cpu_bound = r["requests"] * r["cpu_per_req_ms"] / 1000 / a.cores
         lb1 = max(lb0, cpu_bound)
-        print(f"== {r['subs']} subscriptions (+1 hub), {r['vaults']} vaults, source {r['source']}")
+        heavy = f" (+{a.heavy} in one subscription)" if a.heavy else ""
+        print(f"== {r['subs']} subscriptions (+1 hub), {r['vaults']} vaults{heavy}, source {r['source']}")
         print(f"   requests               {r['requests']} ({r['gets']} GET, {r['posts']} POST); largest subscription "
               f"{r['max_per_sub']}")
         print(f"   duplicate requests     {r['duplicates']}")
@@ -199,13 +223,14 @@ def report(rows: list[dict], a) -> None:
         if "sequential" in r:
             print(f"   sequential baseline    {r['sequential']:.2f} s  [{r['sequential_kind']}]")
             print(f"   speed-up               {r['sequential'] / r['wall']:.1f}x")
+        print(f"   collector processes    {r['workers']}")
         print(f"   client CPU             {r['client_cpu']:.2f} s = {r['cpu_per_req_ms']:.2f} ms/request "
               f"(process {r['process_cpu']:.2f} s - emulator {r['server_cpu']:.2f} s)")
         print(f"   lower bound w/o CPU    {lb0:.2f} s = max(chain {r['chain']} x {lat * 1000:.0f} ms, bucket "
               f"{r['bucket_bound']:.2f} s)   wall/bound {r['wall'] / max(lb0, 1e-9):.2f}")
         print(f"   lower bound with CPU   {lb1:.2f} s = max(that, {r['requests']} x {r['cpu_per_req_ms']:.2f} ms / "
               f"{a.cores} cores = {cpu_bound:.2f} s)   wall/bound {r['wall'] / max(lb1, 1e-9):.2f}")
-        print(f"   memory                 RSS before {r['rss_before_mb']:.0f} MB (estate + emulator), growth while "
+        print(f"   memory                 PSS before {r['rss_before_mb']:.0f} MB (estate + emulator), growth while "
               f"collecting {r['collect_rss_growth_mb']:.1f} MB; collected {r['objects']} objects "
               f"({r['estate_mb']:.1f} MB as JSON)")
     by = {(r["subs"], r["source"]): r for r in rows}
@@ -225,6 +250,9 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--page-size", type=int, default=100)
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--heavy", type=int, default=0,
+                   help="this many more vaults in one subscription, so that its read budget bounds the run")
+    p.add_argument("--workers", type=int, default=None, help="collector processes (default: the collector's choice)")
     p.add_argument("--no-replay", dest="replay", action="store_false")
     p.add_argument("--replay-max", type=int, default=100, help="replay sequentially up to this many subscriptions")
     p.add_argument("--child", nargs=2, metavar=("SUBS", "SOURCE"), help=argparse.SUPPRESS)
@@ -237,6 +265,7 @@ def main() -> None:
         for source in a.sources.split(","):
             args = [sys.executable, __file__, "--child", str(subs), source, "--vaults-per-sub", str(a.vaults_per_sub),
                     "--latency", str(a.latency), "--concurrency", str(a.concurrency), "--page-size", str(a.page_size),
+                    *(["--workers", str(a.workers)] if a.workers else []), "--heavy", str(a.heavy),
                     "--replay-max", str(a.replay_max), *([] if a.replay else ["--no-replay"])]
             print(f"running {subs} subscriptions, {source} ...", file=sys.stderr, flush=True)
             out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)

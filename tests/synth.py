@@ -291,14 +291,15 @@ def demo() -> Synth:
     return s
 
 
-def large(vaults: int, seed: int = 7, subs: int = 20, defect_rate: float = 0.15) -> Synth:
-    """A large estate: ``vaults`` vaults over ``subs`` subscriptions, a share of them with one random defect."""
+def large(vaults: int, seed: int = 7, subs: int = 20, defect_rate: float = 0.15, heavy: int = 0) -> Synth:
+    """A large estate: ``vaults`` vaults over ``subs`` subscriptions, a share of them with one random defect; and
+    ``heavy`` more vaults in the first subscription (one subscription that ARM's read budget holds back)."""
     s = Synth(seed=seed)
     sub_ids = [s.subscription(f"sub-{i:03d}", registered="NotRegistered" if i % 17 == 5 else "Registered")
                for i in range(subs)]
     hub = s.subscription("hub")
-    for i in range(vaults):
-        sub = sub_ids[i % subs]
+    for i in range(vaults + heavy):
+        sub = sub_ids[i % subs] if i < vaults else sub_ids[0]
         r = s.rng.random()
         defect = set()
         kind = s.rng.random()
