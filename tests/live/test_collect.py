@@ -192,3 +192,23 @@ def test_collectors_are_data():
     levels = {c.level for c in collect.COLLECTORS.values()}
     assert levels == {"tenant", "subscription", "vault", "pe", "zone", "id"}
     assert all(":" in c.client and "." in c.call for c in collect.COLLECTORS.values())
+
+
+def test_collected_text_round_trips_whatever_the_sdk_parsed():
+    """Objects are held as JSON text: reading them back gives exactly what the SDK's parse gave, including what
+    strict JSON encoders refuse or change (big integers, NaN, lone surrogates, non-ASCII)."""
+    import json
+    import math
+
+    body = '[{"id": "/subscriptions/B/x", "n": 123456789012345678901234567890, "f": NaN, "s": "\\ud800 \\u202e é",' \
+           ' "nested": {"l": [1, 2.5, null, true]}}, {"id": "/subscriptions/a/y"}, {"no": "id"}, [1, 2]]'
+    objs = json.loads(body)
+    packed = sorted(map(collect._pack, objs), key=lambda e: e[0])
+    got = collect.Collected([e[2] for e in packed])
+    assert len(got) == 4
+    assert [e[1] for e in packed] == [None, None, "/subscriptions/a/y", "/subscriptions/b/x"]
+    back = list(got)
+    assert back[3]["n"] == objs[0]["n"] and math.isnan(back[3]["f"]) and back[3]["s"] == objs[0]["s"]
+    assert back[3]["nested"] == objs[0]["nested"] and got[2] == objs[1]
+    assert got[0:2] == [objs[2], objs[3]]   # no id: first, in the order they came
+    assert all(t.isascii() for t in got.texts)
