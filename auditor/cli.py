@@ -76,7 +76,7 @@ def _live_options(p: argparse.ArgumentParser) -> None:
                         "read budget)")
     g.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="processes that share the subscriptions (default: one per core, at most 4, with at least "
-                        "4 subscriptions each; Resource Graph runs in one)")
+                        "4 subscriptions each)")
     g.add_argument("--source", choices=("arm", "resource-graph"), default="arm",
                    help="where the inventory comes from (default arm)")
 

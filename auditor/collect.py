@@ -1236,8 +1236,8 @@ def _queue_subscriptions(en: _Enumerator, subs: list[str], missing: list[str]) -
 
 
 def _worker_count(workers: int | None, subs: int, source: str) -> int:
-    """Worker processes for a run: Resource Graph batches subscriptions into shared queries, so it stays in one."""
-    if source != "arm" or not hasattr(os, "fork"):
+    """Worker processes for a run (fork only)."""
+    if not hasattr(os, "fork"):
         return 1
     if workers is None:
         return max(1, min(os.cpu_count() or 1, 4, subs // 4))
@@ -1291,6 +1291,7 @@ def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> i
         en = _Enumerator(parent.credential, parent.arm, parent.scope, share, _PipeProgress(conn),
                          parent.connection_verify)   # its own connections: the parent's stay the parent's
         en.source, en.in_scope, en.part = parent.source, parent.in_scope, {p.lower() for p in part}
+        en.pacer.quota = max(1, parent.pacer.quota // parent.workers)   # Resource Graph's quota is the user's
         en._ids = set(parent._ids)
         en._cur_depth = en.chain = parent.chain
         en._queue.rank(part)

@@ -60,7 +60,11 @@ def test_same_findings_as_arm_and_offline(which, emulator, graph, run):
     assert {(r["method"], r["path"].lower() == GRAPH) for r in rg_requests} == {("GET", False), ("POST", True)}
     posts = [json.loads(r["body"]) for r in rg_requests if r["method"] == "POST"]
     assert {p["query"] for p in posts} == {collect.graph_query(t, ty) for t, ty in collect.GRAPH_QUERIES.values()}
-    assert all(len(p["subscriptions"]) == len([o for o in objects if o.get("displayName")]) for p in posts)
+    # each query asked once for every subscription (one batch per worker process; pages repeat their batch)
+    subs = sorted(o["subscriptionId"].lower() for o in objects if o.get("displayName"))
+    for q in {p["query"] for p in posts}:
+        firsts = [p for p in posts if p["query"] == q and not p["options"].get("$skipToken")]
+        assert sorted(x.lower() for p in firsts for x in p["subscriptions"]) == subs, q
     assert len(rg_requests) < len(arm_requests)
     # the same objects, in ARM's shape (Resource Graph's own columns dropped, ARM's type spelling)
     rg_by_id = {o["id"].lower(): o for o in rg["resources"]}
@@ -72,8 +76,10 @@ def test_same_findings_as_arm_and_offline(which, emulator, graph, run):
         assert "subscriptionId" not in got or "subscriptionId" in o
 
 
-def test_paging_and_quota_are_honoured(emulator, run, monkeypatch):
-    """Small pages (skip tokens) and a tight quota: the client waits for the window instead of bouncing."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_paging_and_quota_are_honoured(emulator, run, monkeypatch, workers):
+    """Small pages (skip tokens) and a tight quota: the client waits for the window instead of bouncing (worker
+    processes share the quota out)."""
     s = synth.large(20, seed=5, subs=4)
     emulator.set_estate(s.objects)
     emulator.event_time_filter = False
@@ -82,7 +88,8 @@ def test_paging_and_quota_are_honoured(emulator, run, monkeypatch):
     monkeypatch.setitem(collect.GRAPH, "quota", 4)
     monkeypatch.setitem(collect.GRAPH, "window", 1.0)
     stats: dict = {}
-    rg = run(None, source="resource-graph", stats=stats)
+    rg = run(None, source="resource-graph", stats=stats, workers=workers)
+    assert stats["workers"] == workers
     posts = [json.loads(r["body"]) for r in emulator.requests if r["method"] == "POST"]
     assert len(posts) > len(collect.GRAPH_QUERIES) + 4, "several pages per query"
     assert any(p["options"].get("$skipToken") for p in posts)
