@@ -71,9 +71,9 @@ def _live_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (default: $AZURE_ARM_ENDPOINT, else the cloud's)")
     g.add_argument("--cloud", choices=("public", "usgov", "china"), default="public")
     g.add_argument("--tenant", metavar="ID", help="tenant to authenticate in")
-    g.add_argument("--max-concurrency", type=_positive, default=32, metavar="N",
-                   help="parallel ARM requests (default 32; requests are paced per subscription under ARM's "
-                        "read budget)")
+    g.add_argument("--max-concurrency", type=_positive, default=64, metavar="N",
+                   help="parallel ARM requests in all (default 64, shared among --workers; requests are paced per "
+                        "subscription under ARM's read budget)")
     g.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="processes that share the subscriptions (default: one per core, at most 4, with at least "
                         "4 subscriptions each)")

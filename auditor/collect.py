@@ -69,7 +69,7 @@ PACING = {"burst": 240.0, "rate": 24.0}
 # ``x-ms-user-quota-remaining`` / ``x-ms-user-quota-resets-after`` report; up to 1000 subscriptions per query and
 # 1000 rows per page. ``margin`` pads the client's window for the time a request takes to reach the service.
 GRAPH = {"quota": 15, "window": 5.0, "batch": 1000, "top": 1000, "margin": 0.25}
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 64
 EVENT_WINDOW_DAYS = 90
 REGISTER_ACTION = "microsoft.recoveryservices/register/action"
 BACKUP_GROUPS = {"azurebackup", "azurebackup_secondary"}
@@ -1197,7 +1197,7 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         en.in_scope = {s.lower() for s in subs}
         en._queue.rank(subs)
         en.resources.extend(_pack(s) for s in chosen if en._new(s))
-        used = _worker_count(workers, len(subs), source)
+        used = min(_worker_count(workers, len(subs), source), en.max_concurrency)
         en.workers = used
         children = _split(en, subs, missing, used) if used > 1 else None
         if progress is not None:   # after the fork: a rich bar runs a thread
@@ -1287,7 +1287,7 @@ class _PipeProgress:
 
 def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> int:
     try:
-        share = -(-parent.max_concurrency // parent.workers)   # the run's concurrency, shared out
+        share = max(1, parent.max_concurrency // parent.workers)   # the run's concurrency, shared out
         en = _Enumerator(parent.credential, parent.arm, parent.scope, share, _PipeProgress(conn),
                          parent.connection_verify)   # its own connections: the parent's stay the parent's
         en.source, en.in_scope, en.part = parent.source, parent.in_scope, {p.lower() for p in part}

@@ -4,7 +4,7 @@ Not part of the test suite. Run from the checkout (about 2-3 minutes on 2 cores)
 
     .venv/bin/python benchmarks/live_bench.py                      # 40 and 500 subscriptions, ARM and Resource Graph
     .venv/bin/python benchmarks/live_bench.py --subs 40            # one size
-    .venv/bin/python benchmarks/live_bench.py --subs 40 --no-replay --latency 0.05 --concurrency 32
+    .venv/bin/python benchmarks/live_bench.py --subs 40 --no-replay --latency 0.05 --concurrency 64
 
 Each (size, source) runs in its own child process (so that its memory is measured alone). The child builds a
 ``tests/synth.large`` estate of ``--vaults-per-sub`` vaults per subscription (plus synth's hub subscription), serves
@@ -247,7 +247,7 @@ def main() -> None:
     p.add_argument("--sources", default="arm,resource-graph")
     p.add_argument("--vaults-per-sub", type=int, default=2)
     p.add_argument("--latency", type=float, default=0.05)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--page-size", type=int, default=100)
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     p.add_argument("--heavy", type=int, default=0,

@@ -143,9 +143,12 @@ def test_never_registers_a_provider(small, run, emulator):
         (f"/subscriptions/{S1}", 409, [collect.T_ZONE])]
 
 
-def test_concurrency_is_bounded(small, run, emulator):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_concurrency_is_bounded(small, run, emulator, workers):
+    """--max-concurrency bounds the requests in flight of the whole run: worker processes share it out (and the
+    parent, which reads what they left, runs after them)."""
     emulator.latency = 0.05
-    run(max_concurrency=3)
+    run(max_concurrency=3, workers=workers)
     assert 2 <= emulator.max_in_flight <= 3
 
 
