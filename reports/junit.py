@@ -8,7 +8,9 @@ whatever the ARM names contain.  The document is streamed to the file, suite by 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections import Counter
+from itertools import islice
+from typing import Any, Iterable, Iterator, Mapping
 
 import pandas as pd
 
@@ -49,37 +51,113 @@ def _column(df: pd.DataFrame, name: str) -> list[Any]:
     return df[name].tolist() if name in df.columns else [""] * len(df)
 
 
+# the ASCII characters _INVALID matches (C0 controls but TAB, LF, CR; DEL), as bytes
+_INVALID_ASCII = bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])
+_BLOCK = 4096  # cells joined into one string at a time: buffers of this size are reused, not page-faulted afresh
+
+
+def _joined(values: list, sep: str = "") -> Iterator[str]:
+    for start in range(0, len(values), _BLOCK):
+        yield sep.join(values[start:start + _BLOCK])
+
+
+def _has_invalid(text: str) -> bool:
+    """_INVALID.search(text), faster on ASCII text (a bytes.translate instead of a regex scan)."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _INVALID_ASCII)) != len(raw)
+    return _INVALID.search(text) is not None
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """``[_s(v) for v in values]``, a column at a time: the column is scanned in a few joined blocks, and only a
+    column that holds a character to strip gets per-cell work."""
+    try:  # every block, not any(): a non-str cell further on must still be seen
+        invalid = True in list(map(_has_invalid, _joined(values)))
+    except TypeError:  # a missing or non-str cell
+        values = [as_text(v) for v in values]
+        invalid = True in list(map(_has_invalid, _joined(values)))
+    if invalid:
+        return [_INVALID.sub("", v) if _INVALID.search(v) else v for v in values]
+    return values
+
+
+def _escaped(texts: list[str], attr: bool) -> list[str]:
+    """``[t.translate(_ATTR_ESC if attr else _TEXT_ESC) for t in texts]`` for texts from ``_texts`` (so without
+    NUL): blocks of the column joined with NUL, escaped by a few str.replace ('&' first), and split again."""
+    special = '&<>"\n\r\t' if attr else "&<>"
+    if not any(c in joined for joined in _joined(texts, "\0") for c in special):
+        return texts
+    out: list[str] = []
+    for joined in _joined(texts, "\0"):
+        joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if attr:
+            joined = (joined.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+                      .replace("\t", "&#9;"))
+        out += joined.split("\0")
+    return out
+
+
 def _suite_name(rid: str, title: str) -> str:
     return f"{rid} {title}".strip() if title else rid
 
 
-def _cases(cols: Mapping[str, list[Any]], idx: list[int]) -> Iterator[str]:
-    rule, state, res, name = cols["rule_id"], cols["compliance_state"], cols["resource_id"], cols["resource_name"]
-    msg, rem, sev = cols["message"], cols["remediation"], cols["severity"]
-    cat, just = cols["exemption_category"], cols["exemption_justification"]
+class _Columns:
+    """The per-case columns, sanitised (``s_*``), escaped for an attribute (``a_*``) or for text (``t_*``)."""
+
+    def __init__(self, cols: Mapping[str, list[Any]]):
+        self.state = _texts(cols["compliance_state"])
+        self.rule = _texts(cols["rule_id"])
+        self.a_rule = _escaped(self.rule, True)
+        self.a_who = _escaped([r or m for r, m in zip(_texts(cols["resource_id"]), _texts(cols["resource_name"]))],
+                              True)
+        self.s_msg = _texts(cols["message"])
+        self.a_msg = _escaped(self.s_msg, True)
+        self.t_msg = _escaped(self.s_msg, False)
+        self.s_rem = _texts(cols["remediation"])
+        self.t_rem = _escaped(self.s_rem, False)
+        self.a_sev = _escaped(_texts(cols["severity"]), True)
+        self.a_cat = _escaped(_texts(cols["exemption_category"]), True)
+        self.a_just = _escaped(_texts(cols["exemption_justification"]), True)
+
+
+def _cases(c: _Columns, idx: list[int]) -> Iterator[str]:
+    state, a_rule, a_who = c.state, c.a_rule, c.a_who
+    s_msg, a_msg, t_msg, s_rem, t_rem = c.s_msg, c.a_msg, c.t_msg, c.s_rem, c.t_rem
+    a_sev, a_cat, a_just = c.a_sev, c.a_cat, c.a_just
     for i in idx:
-        st = _s(state[i])
-        head = (f'    <testcase classname="{xml_attr(rule[i])}" '
-                f'name="{xml_attr(_s(res[i]) or _s(name[i]))}" time="0"')
+        st = state[i]
+        head = f'    <testcase classname="{a_rule[i]}" name="{a_who[i]}" time="0"'
         if st == "Compliant":
             yield head + "/>\n"
         elif st == "NonCompliant":
-            m, r = _s(msg[i]), _s(rem[i])
-            body = m + ("\n\nRemediation: " + r if r else "")
-            yield (f'{head}>\n      <failure message="{xml_attr(m)}" type="{xml_attr(sev[i]) or "NonCompliant"}">'
-                   f"{xml_text(body)}</failure>\n    </testcase>\n")
+            body = t_msg[i] + ("\n\nRemediation: " + t_rem[i] if s_rem[i] else "")
+            yield (f'{head}>\n      <failure message="{a_msg[i]}" type="{a_sev[i] or "NonCompliant"}">'
+                   f"{body}</failure>\n    </testcase>\n")
         elif st == "Exempt":
-            c, j = _s(cat[i]), _s(just[i])
-            m = f"Exempt ({c or 'no category'})" + (f": {j}" if j else "")
-            yield (f'{head}>\n      <skipped message="{xml_attr(m)}">{xml_text(msg[i])}</skipped>\n'
-                   f"    </testcase>\n")
+            m = f"Exempt ({a_cat[i] or 'no category'})" + (f": {a_just[i]}" if a_just[i] else "")
+            yield f'{head}>\n      <skipped message="{m}">{t_msg[i]}</skipped>\n    </testcase>\n'
         elif st == "NotApplicable":
-            m = _s(msg[i])
-            yield f'{head}>\n      <skipped message="{xml_attr("NotApplicable" + (": " + m if m else ""))}"/>\n    </testcase>\n'
+            m = "NotApplicable" + (": " + a_msg[i] if s_msg[i] else "")
+            yield f'{head}>\n      <skipped message="{m}"/>\n    </testcase>\n'
         else:  # Error, or a state this writer does not know: never a pass
-            m = _s(msg[i]) or f"state {st or 'missing'}"
-            yield (f'{head}>\n      <error message="{xml_attr(m)}" type="{xml_attr(st or "Error")}">'
-                   f"{xml_text(m)}</error>\n    </testcase>\n")
+            if s_msg[i]:
+                am, tm = a_msg[i], t_msg[i]
+            else:
+                m = f"state {st or 'missing'}"
+                am, tm = xml_attr(m), xml_text(m)
+            yield (f'{head}>\n      <error message="{am}" type="{xml_attr(st or "Error")}">'
+                   f"{tm}</error>\n    </testcase>\n")
+
+
+_KNOWN = frozenset({"Compliant", "NonCompliant", "Exempt", "NotApplicable"})
+
+
+def _tally(states: Iterable[str]) -> tuple[int, int, int]:
+    """(failures, errors, skipped) among these states."""
+    counts = Counter(states)
+    return (counts["NonCompliant"], sum(n for st, n in counts.items() if st not in _KNOWN),
+            counts["Exempt"] + counts["NotApplicable"])
 
 
 def write_junit(path, findings: pd.DataFrame, meta: dict) -> None:
@@ -88,11 +166,13 @@ def write_junit(path, findings: pd.DataFrame, meta: dict) -> None:
     df = findings if findings is not None else pd.DataFrame()
     cols = {c: _column(df, c) for c in _COLUMNS}
     n = len(df)
+    case_cols = _Columns(cols)
+    state = case_cols.state
 
     # group row positions by rule, rules in meta order first, then in order of appearance
     groups: dict[str, list[int]] = {}
-    for i, rid in enumerate(cols["rule_id"]):
-        groups.setdefault(_s(rid), []).append(i)
+    for i, rid in enumerate(case_cols.rule):
+        groups.setdefault(rid, []).append(i)
     titles: dict[str, str] = {}
     severities: dict[str, str] = {}
     order: list[str] = []
@@ -105,22 +185,7 @@ def write_junit(path, findings: pd.DataFrame, meta: dict) -> None:
                 order.append(rid)
     order += [rid for rid in groups if rid not in order]
 
-    state = [_s(s) for s in cols["compliance_state"]]
-    known = {"Compliant", "NonCompliant", "Exempt", "NotApplicable"}
-
-    def tally(idx: list[int]) -> tuple[int, int, int]:
-        f = e = s = 0
-        for i in idx:
-            st = state[i]
-            if st == "NonCompliant":
-                f += 1
-            elif st in ("Exempt", "NotApplicable"):
-                s += 1
-            elif st not in known:
-                e += 1
-        return f, e, s
-
-    total = tally(list(range(n)))
+    total = _tally(state)
     tool = meta.get("tool") if isinstance(meta.get("tool"), Mapping) else {}
     stamp = _s(meta.get("generated_at"))
     stamp_attr = f' timestamp="{xml_attr(stamp)}"' if stamp else ""
@@ -131,7 +196,7 @@ def write_junit(path, findings: pd.DataFrame, meta: dict) -> None:
         for rid in order:
             idx = groups[rid]
             title = titles.get(rid) or _s(cols["title"][idx[0]])
-            f, e, s = tally(idx)
+            f, e, s = _tally(map(state.__getitem__, idx))
             fh.write(f'  <testsuite name="{xml_attr(_suite_name(rid, title))}" tests="{len(idx)}" '
                      f'failures="{f}" errors="{e}" skipped="{s}" time="0"{stamp_attr}>\n')
             if tool:
@@ -139,12 +204,11 @@ def write_junit(path, findings: pd.DataFrame, meta: dict) -> None:
                          f'      <property name="version" value="{xml_attr(tool.get("version"))}"/>\n'
                          f'      <property name="severity" value="{xml_attr(severities.get(rid) or cols["severity"][idx[0]])}"/>\n'
                          f"    </properties>\n")
-            buf: list[str] = []
-            for chunk in _cases(cols, idx):
-                buf.append(chunk)
-                if len(buf) >= 2000:
-                    fh.write("".join(buf))
-                    buf.clear()
-            fh.write("".join(buf))
+            cases = _cases(case_cols, idx)
+            while True:
+                buf = list(islice(cases, 5000))
+                if not buf:
+                    break
+                fh.write("".join(buf))
             fh.write("  </testsuite>\n")
         fh.write("</testsuites>\n")
