@@ -8,9 +8,9 @@ Not part of the test suite. Run from the checkout (about 2-3 minutes on 2 cores)
 
 Each (size, source) runs in its own child process (so that its memory is measured alone). The child builds a
 ``tests/synth.large`` estate of ``--vaults-per-sub`` vaults per subscription (plus synth's hub subscription), serves
-it from an in-process emulator with ``--latency`` seconds per answer, ARM's per-subscription read token bucket
-(250 reads, refilled 25/s; 429 + Retry-After when empty) and Resource Graph's quota (15 queries / 5 s), warms the
-client up on one subscription (imports, TLS), then collects every subscription and runs the whole audit
+it from the emulator (in a process of its own) with ``--latency`` seconds per answer, ARM's per-subscription read
+token bucket (250 reads, refilled 25/s; 429 + Retry-After when empty) and Resource Graph's quota (15 queries / 5 s),
+warms the client up on one subscription (imports, TLS), then collects every subscription and runs the whole audit
 (load + every rule) and checks the NonCompliant findings against synth's ground truth.
 
 Figures printed:
@@ -24,13 +24,11 @@ Figures printed:
 * speed-up = sequential / wall;
 * the lower bound = max(longest dependent chain of requests x latency, max over subscriptions of the requests
   beyond the bucket's burst / refill rate), printed without and with the CPU work of the run: the CPU seconds
-  spent during the collection by this process (the emulator's threads and the collector's parent) and by the
-  collector's worker processes, divided by the cores (the emulator stands in for ARM but shares this machine's
-  cores with the collector, so the run cannot end sooner); wall / lower bound for both. The collector's share is
-  shown too (the CPU minus the emulator's request handlers; its TLS and HTTP parsing count as the collector's, so
-  this overstates it);
-* peak memory growth during the collection (PSS of this process and its collector workers, sampled every 10
-  ms) over the memory before it, and the size of the
+  spent during the collection by the collector (this process and its worker processes) and by the emulator (its
+  own process), divided by the cores (the emulator stands in for ARM but shares this machine's cores with the
+  collector, so the run cannot end sooner); wall / lower bound for both;
+* peak memory growth of the collector during the collection (PSS of this process and its worker processes,
+  sampled every 10 ms; the emulator runs in a process of its own) over the memory before it, and the size of the
   collected estate, to show how memory scales with subscriptions.
 
 Targets (issue #5): speed-up >= 15x at 40 subscriptions, wall / lower bound <= 1.5, no duplicates, no 429
@@ -66,6 +64,9 @@ def _pss(pid: str = "self") -> int:
     return 0
 
 
+_NOT_MINE: set[str] = set()   # the emulator's process
+
+
 def _children() -> list[str]:
     kids = []
     for task in Path("/proc/self/task").iterdir():
@@ -78,7 +79,7 @@ def _children() -> list[str]:
 
 def _memory() -> int:
     """This process and its worker processes, in bytes (PSS)."""
-    return _pss() + sum(_pss(k) for k in _children())
+    return _pss() + sum(_pss(k) for k in _children() if k not in _NOT_MINE)
 
 
 class _Peak(threading.Thread):
@@ -96,14 +97,43 @@ class _Peak(threading.Thread):
         return max(self.peak, _memory())
 
 
+def _emulator(conn, subs: int, a) -> None:
+    """The emulator's own process (so that the collector's CPU and memory are measured alone): serves the estate,
+    answers commands from the pipe."""
+    from tests import synth
+    from tests.emulator import Emulator, ResourceGraph, TokenBucket
+
+    s = synth.large(subs * a.vaults_per_sub, seed=7, subs=subs, heavy=a.heavy)
+    emu = Emulator(s.objects, page_size=a.page_size, token="bench-token").start()
+    emu.event_time_filter = False
+    emu.latency = a.latency
+    conn.send((emu.url, emu.ca_file))
+    while True:
+        cmd = conn.recv()
+        if cmd == "fresh":
+            emu.throttle = TokenBucket(BURST, RATE)
+            ResourceGraph().install(emu)
+            emu.reset_log()
+            emu.cpu_seconds = 0.0
+            conn.send(time.process_time())
+        elif cmd == "log":
+            conn.send({"requests": list(emu.requests), "handlers_cpu": emu.cpu_seconds, "cpu": time.process_time(),
+                       "max_in_flight": emu.max_in_flight})
+        else:
+            emu.stop()
+            conn.send(None)
+            return
+
+
 def child(subs: int, source: str, a) -> dict:
     sys.path.insert(0, str(ROOT))
+    import multiprocessing
+
     from azure.core.credentials import AccessToken, AccessTokenInfo
 
     from auditor import collect, engine
     from auditor.rules import ALL
     from tests import synth
-    from tests.emulator import Emulator, ResourceGraph, TokenBucket
 
     class Cred:
         def get_token(self, *s, **k):
@@ -112,26 +142,27 @@ def child(subs: int, source: str, a) -> dict:
         def get_token_info(self, *s, options=None):
             return AccessTokenInfo("bench-token", int(time.time()) + 3600)
 
-    s = synth.large(subs * a.vaults_per_sub, seed=7, subs=subs, heavy=a.heavy)
-    emu = Emulator(s.objects, page_size=a.page_size, token="bench-token").start()
-    emu.event_time_filter = False
-    emu.latency = a.latency
+    ctx = multiprocessing.get_context("fork")
+    conn, theirs = ctx.Pipe()
+    server = ctx.Process(target=_emulator, args=(theirs, subs, a), daemon=True)
+    server.start()
+    _NOT_MINE.add(str(server.pid))
+    url, ca_file = conn.recv()
+    s = synth.large(subs * a.vaults_per_sub, seed=7, subs=subs, heavy=a.heavy)   # the truth (same seed)
     sub_ids = sorted(k for k in s.subs)
 
-    def fresh():
-        emu.throttle = TokenBucket(BURST, RATE)
-        ResourceGraph().install(emu)
-        emu.reset_log()
-        emu.cpu_seconds = 0.0
+    def fresh() -> float:
+        conn.send("fresh")
+        return conn.recv()
 
     def run(subscriptions, stats=None):
-        return collect.collect_estate(Cred(), subscriptions=subscriptions, arm_endpoint=emu.url,
-                                      max_concurrency=a.concurrency, connection_verify=emu.ca_file, source=source,
+        return collect.collect_estate(Cred(), subscriptions=subscriptions, arm_endpoint=url,
+                                      max_concurrency=a.concurrency, connection_verify=ca_file, source=source,
                                       stats=stats, workers=a.workers)
 
     fresh()
     run(sub_ids[:1])   # warm-up: imports, TLS session, clients
-    fresh()
+    server_cpu0 = fresh()
     time.sleep(0.2)
     rss0 = _memory()
     peak = _Peak()
@@ -140,19 +171,21 @@ def child(subs: int, source: str, a) -> dict:
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0, t0 = time.process_time(), time.perf_counter()
     snap = run(None, stats)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    own_cpu = cpu
+    wall, own_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu += (kids.ru_utime - kids0.ru_utime) + (kids.ru_stime - kids0.ru_stime)   # the worker processes
-    server_cpu = emu.cpu_seconds
     peak_rss = peak.stop()
+    conn.send("log")
+    log = conn.recv()
+    workers_cpu = (kids.ru_utime - kids0.ru_utime) + (kids.ru_stime - kids0.ru_stime)   # waited-for workers
+    client_cpu = own_cpu + workers_cpu
+    server_cpu = log["cpu"] - server_cpu0
     t1 = time.perf_counter()
     m = engine.load_objects(snap["resources"], snap["errors"], snap["collected_types"])
     f = engine.evaluate(m, ALL, engine.Settings())
     audit_s = time.perf_counter() - t1
     got = {(r, i.lower()) for r, i, st in zip(f.rule_id, f.resource_id, f.compliance_state) if st == "NonCompliant"}
 
-    reqs = list(emu.requests)
+    reqs = log["requests"]
     statuses = Counter(r.get("status") for r in reqs)
     keys = Counter((r["method"], r["path"].lower(), tuple(sorted(r["query"].items())), r.get("body", ""))
                    for r in reqs if r.get("status") != 429)
@@ -160,19 +193,18 @@ def child(subs: int, source: str, a) -> dict:
     per_sub = Counter(r["path"].lower().split("/")[2] for r in reqs if r["path"].lower().startswith("/subscriptions/")
                       and r["method"] == "GET")
     bucket_bound = max([max(0, n - BURST) / RATE for n in per_sub.values()] or [0.0])
-    client_cpu = max(0.0, cpu - server_cpu)
     out = {"subs": subs, "source": source, "vaults": subs * a.vaults_per_sub, "requests": len(reqs),
            "gets": sum(r["method"] == "GET" for r in reqs), "posts": sum(r["method"] == "POST" for r in reqs),
            "duplicates": duplicates, "server_429": statuses.get(429, 0), "client_throttled": stats.get("throttled"),
            "user_429": sum(1 for e in snap["errors"] if e.get("status") == 429), "errors": len(snap["errors"]),
-           "wall": wall, "audit_s": audit_s, "process_cpu": cpu, "server_cpu": server_cpu, "client_cpu": client_cpu,
+           "wall": wall, "audit_s": audit_s, "client_cpu": client_cpu, "server_cpu": server_cpu,
+           "workers_cpu": workers_cpu, "own_cpu": own_cpu, "handlers_cpu": log["handlers_cpu"],
            "cpu_per_req_ms": 1000 * client_cpu / max(1, len(reqs)), "chain": stats.get("chain"),
-           "own_cpu": own_cpu, "workers_cpu": cpu - own_cpu,
            "paced_s": stats.get("paced_seconds"), "bucket_bound": bucket_bound,
            "max_per_sub": max(per_sub.values() or [0]), "rss_before_mb": rss0 / 2**20,
            "collect_rss_growth_mb": (peak_rss - rss0) / 2**20, "objects": len(snap["resources"]),
-           "estate_mb": sum(map(len, snap["resources"].texts)) / 2**20, "workers": stats.get("workers"), "truth_ok": got == s.expected,
-           "max_in_flight": emu.max_in_flight}
+           "estate_mb": sum(map(len, snap["resources"].texts)) / 2**20, "workers": stats.get("workers"),
+           "truth_ok": got == s.expected, "max_in_flight": log["max_in_flight"]}
     if a.replay and subs <= a.replay_max:
         import requests
 
@@ -184,18 +216,19 @@ def child(subs: int, source: str, a) -> dict:
         for r in reqs:
             if r.get("status") == 429:
                 continue
-            url = emu.url + r["path"]
             if r["method"] == "GET":
-                resp = sess.get(url, params=r["query"], headers=headers, verify=emu.ca_file, timeout=60)
+                resp = sess.get(url + r["path"], params=r["query"], headers=headers, verify=ca_file, timeout=60)
             else:
-                resp = sess.post(url, params=r["query"], data=r["body"].encode(),
-                                 headers={**headers, "Content-Type": "application/json"}, verify=emu.ca_file,
+                resp = sess.post(url + r["path"], params=r["query"], data=r["body"].encode(),
+                                 headers={**headers, "Content-Type": "application/json"}, verify=ca_file,
                                  timeout=60)
             resp.content
         out["sequential"] = time.perf_counter() - t0
         out["sequential_kind"] = "measured"
-        out["replay_429"] = sum(1 for r in emu.requests if r.get("status") == 429)
-    emu.stop()
+        conn.send("log")
+        out["replay_429"] = sum(1 for r in conn.recv()["requests"] if r.get("status") == 429)
+    conn.send("stop")
+    conn.recv()
     return out
 
 
@@ -214,7 +247,7 @@ def report(rows: list[dict], a) -> None:
             r["sequential_kind"] = f"estimated ({per_req * 1000:.1f} ms/request from the {max(measured)}-sub replay)"
         lat = a.latency
         lb0 = max(r["chain"] * lat, r["bucket_bound"])
-        cpu_bound = r["process_cpu"] / a.cores
+        cpu_bound = (r["client_cpu"] + r["server_cpu"]) / a.cores
         lb1 = max(lb0, cpu_bound)
         heavy = f" (+{a.heavy} in one subscription)" if a.heavy else ""
         print(f"== {r['subs']} subscriptions (+1 hub), {r['vaults']} vaults{heavy}, source {r['source']}")
@@ -230,14 +263,13 @@ def report(rows: list[dict], a) -> None:
             print(f"   sequential baseline    {r['sequential']:.2f} s  [{r['sequential_kind']}]")
             print(f"   speed-up               {r['sequential'] / r['wall']:.1f}x")
         print(f"   collector processes    {r['workers']}")
-        print(f"   CPU of the run         {r['process_cpu']:.2f} s: workers {r['workers_cpu']:.2f} s + this process "
-              f"{r['own_cpu']:.2f} s (emulator, collector's parent); the emulator's handlers {r['server_cpu']:.2f} s; "
-              f"collector ~{r['cpu_per_req_ms']:.2f} ms/request")
+        print(f"   CPU                    collector {r['client_cpu']:.2f} s = {r['cpu_per_req_ms']:.2f} ms/request "
+              f"(workers {r['workers_cpu']:.2f} s + parent {r['own_cpu']:.2f} s); emulator {r['server_cpu']:.2f} s")
         print(f"   lower bound w/o CPU    {lb0:.2f} s = max(chain {r['chain']} x {lat * 1000:.0f} ms, bucket "
               f"{r['bucket_bound']:.2f} s)   wall/bound {r['wall'] / max(lb0, 1e-9):.2f}")
-        print(f"   lower bound with CPU   {lb1:.2f} s = max(that, CPU {r['process_cpu']:.2f} s / {a.cores} cores = "
+        print(f"   lower bound with CPU   {lb1:.2f} s = max(that, CPU (collector + emulator) / {a.cores} cores = "
               f"{cpu_bound:.2f} s)   wall/bound {r['wall'] / max(lb1, 1e-9):.2f}")
-        print(f"   memory                 PSS before {r['rss_before_mb']:.0f} MB (estate + emulator), growth while "
+        print(f"   memory                 PSS before {r['rss_before_mb']:.0f} MB (collector and the truth), growth while "
               f"collecting {r['collect_rss_growth_mb']:.1f} MB; collected {r['objects']} objects "
               f"({r['estate_mb']:.1f} MB as JSON)")
     by = {(r["subs"], r["source"]): r for r in rows}
