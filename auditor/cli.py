@@ -251,9 +251,8 @@ def cmd_collect(args) -> int:
     with atomic_open(args.out, "w", private=True, durable=True) as fh:
         # the objects are already JSON text (collect.Collected): written as they are, never parsed
         fh.write('{"resources":[')
-        texts = snap["resources"].texts
-        for i in range(0, len(texts), 1000):
-            fh.write(("," if i else "") + ",".join(texts[i:i + 1000]))
+        for i, text in enumerate(snap["resources"].texts()):
+            fh.write("," + text if i else text)
         fh.write("]," + rest[1:])
     errors = snap.get("errors") or []
     print(f"wrote {len(snap.get('resources', []))} objects to {safe(args.out)}"

@@ -27,7 +27,9 @@ import logging
 import queue
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, deque
@@ -717,7 +719,7 @@ class _Enumerator:
         self.chain = 0                                  # the longest dependent chain of requests
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self.resources: list[tuple] = []               # what _pack makes of each object kept
+        self.resources = _Spool()                       # the objects kept, as JSON text in a temporary file
         self.errors: list[dict] = []
         self.in_scope: set[str] = set()
         self._seen: set[tuple[str, str]] = set()
@@ -733,6 +735,7 @@ class _Enumerator:
         self.part: set[str] | None = None               # a worker's own subscriptions (see _split)
         self.reported: set[str] = set()                 # subscriptions whose progress line is out
         self.workers = 1
+        self.spool_dir: str | None = None
         self.deferred: list[tuple] = []                 # a worker's calls outside its part, for the parent
         self._deferred_keys: set[tuple[str, str]] = set()
 
@@ -901,7 +904,7 @@ class _Enumerator:
             _LOG.debug("%s %s: error %s", t.c.name, t.subject, err["status"])
         else:
             objs = [o for o in self.follow(t, objs) if self._new(o)]
-            self.resources.extend(map(_pack, objs))
+            self.resources.extend(objs)
             counts[t.c.type] += len(objs)
             _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
         self._pending[t.group] -= 1
@@ -1085,7 +1088,7 @@ class _Enumerator:
                 if name != "private_dns_zones":   # records and links come from Resource Graph too
                     objs = self.follow(st, objs)
                 objs = [o for o in objs if self._new(o)]
-                self.resources.extend(map(_pack, objs))
+                self.resources.extend(objs)
                 self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
         for sub in subs:
             self._pending[sub] -= 1
@@ -1196,7 +1199,7 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         subs = [s["subscriptionId"] for s in chosen] + missing
         en.in_scope = {s.lower() for s in subs}
         en._queue.rank(subs)
-        en.resources.extend(_pack(s) for s in chosen if en._new(s))
+        en.resources.extend(s for s in chosen if en._new(s))
         used = min(_worker_count(workers, len(subs), source), en.max_concurrency)
         en.workers = used
         children = _split(en, subs, missing, used) if used > 1 else None
@@ -1217,6 +1220,8 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         if progress is not None:
             progress.close()
         en.session.close()
+        if en.spool_dir:
+            shutil.rmtree(en.spool_dir, ignore_errors=True)
         if stats is not None:
             stats.update(requests=en.pacer.attempts, statuses=dict(en.pacer.statuses), throttled=en.pacer.throttled,
                          paced_seconds=round(en.pacer.waited, 3), chain=en.chain, calls=en.calls_total,
@@ -1255,6 +1260,7 @@ def _split(en: _Enumerator, subs: list[str], missing: list[str], n: int) -> list
     sys.stdout.flush()
     sys.stderr.flush()
     children = []
+    en.spool_dir = tempfile.mkdtemp(prefix="auditor-collect-")   # private (0700); removed when the run ends
     gc.freeze()   # the cyclic collector would touch (and so copy) every inherited object in each worker
     for part in (subs[i::n] for i in range(n)):
         r, w = os.pipe()
@@ -1263,7 +1269,8 @@ def _split(en: _Enumerator, subs: list[str], missing: list[str], n: int) -> list
             code = 1
             try:
                 os.close(r)
-                code = _worker(en, Connection(w, readable=False), part, [m for m in missing if m in part])
+                code = _worker(en, Connection(w, readable=False), part, [m for m in missing if m in part],
+                               en.spool_dir)
             finally:
                 os._exit(code)
         os.close(w)
@@ -1285,7 +1292,7 @@ class _PipeProgress:
         self.conn.send(("sub", sub, dict(counts), errors, seconds))
 
 
-def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> int:
+def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str], spool_dir: str) -> int:
     try:
         share = max(1, parent.max_concurrency // parent.workers)   # the run's concurrency, shared out
         en = _Enumerator(parent.credential, parent.arm, parent.scope, share, _PipeProgress(conn),
@@ -1297,7 +1304,9 @@ def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str]) -> i
         en._queue.rank(part)
         _queue_subscriptions(en, part, missing)
         en.drain()
-        conn.send(("done", {"resources": en.resources, "errors": en.errors, "seen": en._seen,
+        path = os.path.join(spool_dir, f"worker-{os.getpid()}")
+        en.resources.save(path)
+        conn.send(("done", {"resources": (path, en.resources.index), "errors": en.errors, "seen": en._seen,
                             "deferred": en.deferred, "principals": en._principals, "assignments": en._assignments,
                             "chain": en.chain, "calls_total": en.calls_total, "calls_done": en.calls_done,
                             "counts": en._counts, "errs": en._errs, "pending": en._pending,
@@ -1353,7 +1362,7 @@ def _join(en: _Enumerator, children: list[tuple[int, Any]]) -> None:
     for r in results:
         en._seen |= r["seen"]
     for r in results:
-        en.resources.extend(e for e in r["resources"] if en._new_id(e[1]))
+        en.resources.take(*r["resources"], keep=en._new_id)
         en.errors.extend(r["errors"])
         en._principals |= r["principals"]
         en._assignments.extend(r["assignments"])
@@ -1370,38 +1379,84 @@ def _join(en: _Enumerator, children: list[tuple[int, Any]]) -> None:
             en.add(name, subject, group, client_sub)
 
 
-def _pack(obj: Any) -> tuple[str, str | None, str]:
-    """An object as the collector keeps it: (sort key, id for de-duplication, compact JSON text). The text is a
-    fifth of the memory of the parsed object, and the stdlib's JSON round-trips whatever the SDK's parse gave
-    (big integers, NaN, lone surrogates) exactly."""
-    rid = _get(obj, "id")
-    return (str(rid or "").lower(), rid.lower() if isinstance(rid, str) else None,
-            json.dumps(obj, separators=(",", ":")))
+class _Spool:
+    """The objects a collector keeps, written as compact JSON text to a temporary file as they come, so that memory
+    does not grow with the estate: only an index stays in memory (sort key, id for de-duplication, file, offset,
+    length). The stdlib's JSON round-trips whatever the SDK's parse gave (big integers, NaN, lone surrogates)."""
+
+    def __init__(self) -> None:
+        self.files = [tempfile.TemporaryFile()]
+        self.index: list[tuple[str, str | None, int, int, int]] = []
+        self._end = 0
+
+    def extend(self, objs) -> None:
+        fh, index = self.files[0], self.index
+        for obj in objs:
+            rid = _get(obj, "id")
+            data = json.dumps(obj, separators=(",", ":")).encode("ascii")
+            fh.write(data)
+            index.append((str(rid or "").lower(), rid.lower() if isinstance(rid, str) else None, 0, self._end,
+                          len(data)))
+            self._end += len(data)
+
+    def save(self, path: str) -> None:
+        """A worker's spool, for the parent to :meth:`take`."""
+        fh = self.files[0]
+        fh.flush()
+        fh.seek(0)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(fh, out)
+
+    def take(self, path: str, index: list[tuple], keep: Callable[[str | None], bool]) -> None:
+        """Adopt a worker's saved spool: the entries ``keep`` accepts (by id)."""
+        fh = open(path, "rb")  # noqa: SIM115 - held by the spool, closed with it
+        os.unlink(path)   # the open file keeps the data; nothing is left behind
+        self.files.append(fh)
+        n = len(self.files) - 1
+        self.index.extend((key, rid, n, off, size) for key, rid, _, off, size in index if keep(rid))
+
+    def collected(self) -> "Collected":
+        self.files[0].flush()
+        self.index.sort(key=lambda e: e[0])
+        return Collected(self.files, [e[2:] for e in self.index])
 
 
 class Collected(Sequence):
-    """The collected objects, in id order, held as compact JSON text and parsed when read (each read parses
-    anew). ``texts`` is the JSON of each object, for writing a snapshot without parsing it at all."""
+    """The collected objects, in id order, read from the collector's spool files and parsed when read (each read
+    parses anew). :meth:`texts` gives each object's JSON text, for writing a snapshot without parsing it."""
 
-    def __init__(self, texts: list[str]):
-        self.texts = texts
+    def __init__(self, files: list, entries: list[tuple[int, int, int]]):
+        self._fds = [f.fileno() for f in files]
+        self._files = files   # kept open (the data lives as long as they do)
+        self._entries = entries
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self._entries)
+
+    def _text(self, entry: tuple[int, int, int]) -> str:
+        n, off, size = entry
+        return os.pread(self._fds[n], size, off).decode("ascii")
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [json.loads(t) for t in self.texts[i]]
-        return json.loads(self.texts[i])
+            return [json.loads(self._text(e)) for e in self._entries[i]]
+        return json.loads(self._text(self._entries[i]))
 
     def __iter__(self):
-        return map(json.loads, self.texts)
+        return (json.loads(self._text(e)) for e in self._entries)
+
+    def texts(self):
+        return map(self._text, self._entries)
+
+    @property
+    def size(self) -> int:
+        """Bytes of JSON text."""
+        return sum(e[2] for e in self._entries)
 
 
 def _result(en: _Enumerator, collected_at: str) -> dict:
-    en.resources.sort(key=lambda e: e[0])
     en.errors.sort(key=lambda e: (e["scope"].lower(), e["types"]))
-    return {"resources": Collected([e[2] for e in en.resources]), "errors": en.errors, "collected_at": collected_at,
+    return {"resources": en.resources.collected(), "errors": en.errors, "collected_at": collected_at,
             "collected_types": COLLECTED_TYPES}
 
 

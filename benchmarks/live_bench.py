@@ -90,6 +90,7 @@ class _Peak(threading.Thread):
     def run(self):
         while not self._halt.wait(0.01):
             self.peak = max(self.peak, _memory())
+        self.cpu = time.thread_time()   # reading /proc costs CPU: not the collector's
 
     def stop(self) -> int:
         self._halt.set()
@@ -174,6 +175,7 @@ def child(subs: int, source: str, a) -> dict:
     wall, own_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_rss = peak.stop()
+    own_cpu -= peak.cpu
     conn.send("log")
     log = conn.recv()
     workers_cpu = (kids.ru_utime - kids0.ru_utime) + (kids.ru_stime - kids0.ru_stime)   # waited-for workers
@@ -203,7 +205,7 @@ def child(subs: int, source: str, a) -> dict:
            "paced_s": stats.get("paced_seconds"), "bucket_bound": bucket_bound,
            "max_per_sub": max(per_sub.values() or [0]), "rss_before_mb": rss0 / 2**20,
            "collect_rss_growth_mb": (peak_rss - rss0) / 2**20, "objects": len(snap["resources"]),
-           "estate_mb": sum(map(len, snap["resources"].texts)) / 2**20, "workers": stats.get("workers"),
+           "estate_mb": snap["resources"].size / 2**20, "workers": stats.get("workers"),
            "truth_ok": got == s.expected, "max_in_flight": log["max_in_flight"]}
     if a.replay and subs <= a.replay_max:
         import requests

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections import Counter
 import logging
 
@@ -198,7 +199,7 @@ def test_collectors_are_data():
 
 
 def test_collected_text_round_trips_whatever_the_sdk_parsed():
-    """Objects are held as JSON text: reading them back gives exactly what the SDK's parse gave, including what
+    """Objects are spooled as JSON text: reading them back gives exactly what the SDK's parse gave, including what
     strict JSON encoders refuse or change (big integers, NaN, lone surrogates, non-ASCII)."""
     import json
     import math
@@ -206,12 +207,34 @@ def test_collected_text_round_trips_whatever_the_sdk_parsed():
     body = '[{"id": "/subscriptions/B/x", "n": 123456789012345678901234567890, "f": NaN, "s": "\\ud800 \\u202e é",' \
            ' "nested": {"l": [1, 2.5, null, true]}}, {"id": "/subscriptions/a/y"}, {"no": "id"}, [1, 2]]'
     objs = json.loads(body)
-    packed = sorted(map(collect._pack, objs), key=lambda e: e[0])
-    got = collect.Collected([e[2] for e in packed])
+    spool = collect._Spool()
+    spool.extend(objs)
+    got = spool.collected()
     assert len(got) == 4
-    assert [e[1] for e in packed] == [None, None, "/subscriptions/a/y", "/subscriptions/b/x"]
     back = list(got)
     assert back[3]["n"] == objs[0]["n"] and math.isnan(back[3]["f"]) and back[3]["s"] == objs[0]["s"]
     assert back[3]["nested"] == objs[0]["nested"] and got[2] == objs[1]
     assert got[0:2] == [objs[2], objs[3]]   # no id: first, in the order they came
-    assert all(t.isascii() for t in got.texts)
+    assert all(t.isascii() for t in got.texts()) and got.size == sum(map(len, got.texts()))
+
+
+def test_spool_files_are_private_and_gone_after_the_run(small, run, monkeypatch, tmp_path):
+    """Workers spool to a private directory that the run removes; the parent's spool is an unlinked file."""
+    import tempfile
+
+    made: list[tuple[str, int]] = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*a, **k):
+        path = real(*a, **k)
+        made.append((path, os.stat(path).st_mode & 0o777))
+        return path
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    result = run(workers=2)
+    assert len(result["resources"]) > 0 and result["errors"] == []
+    assert [m for _, m in made] == [0o700] and made[0][0].startswith(str(spool))
+    assert list(spool.iterdir()) == []
