@@ -165,13 +165,13 @@ def _strs(values: list, what: str) -> list[str]:
 
 # ---------------------------------------------------------------- reading files
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     path: str
     position: int
 
 
-@dataclass
+@dataclass(slots=True)
 class RawObject:
     type: str
     id: str            # lower-cased id (canonical for subscriptions: /subscriptions/<guid>)
@@ -311,8 +311,18 @@ def _merge(a: dict, b: dict) -> dict:
     return merged
 
 
+# Known types routed by their id alone (no canonical id to compute).
+_BY_ID = frozenset(KNOWN_TYPES) - {SUBSCRIPTION, PROVIDER, EVENT}
+
+
 def route(obj: Any) -> tuple[str | None, str]:
     """(canonical type or None for unknown, lower-cased id)."""
+    if type(obj) is dict:  # the common case first: a typed object of a known type with an id
+        t, rid = obj.get("type"), obj.get("id")
+        if type(t) is str and type(rid) is str and rid:
+            kind = _CANON.get(t.lower())
+            if kind in _BY_ID:
+                return kind, rid.lower().rstrip("/")
     if not isinstance(obj, dict):
         raise Malformed(f"is a JSON {type(obj).__name__}, expected an object")
     t = obj.get("type")
