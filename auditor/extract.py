@@ -18,16 +18,41 @@ _VAULT_PREFIX = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/provide
 SECONDARY = "azurebackup_secondary"
 
 
-class Tables:
-    """Record lists per entity, filled by the extractors."""
+# The columns of each entity's records: the extractors append one tuple per record, its fields in this order.
+COLUMNS = {
+    "vaults": ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id",
+               "identity_tenant", "crr", "created"),
+    "conns": ("vault_id", "pe_id", "groups", "backup", "secondary", "status", "side", "conn_id"),
+    "pes": ("id", "rid", "name", "sub", "rg", "subnet_id", "vnet_id", "prov_state"),
+    "pe_nics": ("pe_id", "nic_id"), "pe_fqdns": ("pe_id", "fqdn", "ip"), "nics": ("nic_id", "pe_id"),
+    "nic_ipconfigs": ("ipc_id", "nic_id", "subnet_id", "ip", "ipv4"), "nic_fqdns": ("nic_id", "fqdn", "ip"),
+    "vnets": ("id", "rid", "name", "sub", "rg", "dns_servers"),
+    "subnets": ("id", "name", "vnet_id", "prefixes", "ipc_ids"),
+    "zones": ("id", "rid", "name", "sub", "rg"), "records": ("id", "zone_id", "zone_name", "rel", "ips"),
+    "links": ("id", "zone_id", "zone_name", "vnet_id"), "zone_groups": ("id", "pe_id", "zone_ids"),
+    "roles": ("id", "principal_id", "principal_type", "role_guid", "scope"),
+    "role_defs": ("guid", "perms", "role_type"), "subs": ("sub", "tenant", "name"),
+    "providers": ("sub", "namespace", "state"), "events": ("sub", "op", "status", "ts"),
+    "storage_configs": ("vault_id", "crr_flag"), "protected_items": ("vault_id", "id"),
+}
 
-    NAMES = ("vaults", "conns", "pes", "pe_nics", "pe_fqdns", "nics", "nic_ipconfigs", "nic_fqdns", "vnets",
-             "subnets", "zones", "records", "links", "zone_groups", "roles", "role_defs", "subs", "providers",
-             "events", "storage_configs", "protected_items")
+
+class Tables:
+    """Record lists per entity (tuples, fields in :data:`COLUMNS` order), filled by the extractors."""
+
+    NAMES = tuple(COLUMNS)
 
     def __init__(self) -> None:
         for n in self.NAMES:
             setattr(self, n, [])
+
+    def columns(self, name: str) -> dict[str, list]:
+        """The records of one entity as column lists (the cheap way into a DataFrame)."""
+        cols = COLUMNS[name]
+        rows = getattr(self, name)
+        if not rows:
+            return {c: [] for c in cols}
+        return dict(zip(cols, map(list, zip(*rows))))
 
 
 def _fields(obj: dict, key: str, field: str) -> list[str]:
@@ -65,12 +90,11 @@ def vault(t: Tables, raw: I.RawObject) -> None:
     created = _s(sys_data, "createdAt", "systemData.createdAt") or _s(o, "createdTime")
     sub, rg, _ = id_parts(rid)
     red = _d(p, "redundancySettings")
-    t.vaults.append(dict(
-        id=rid, rid=o.get("id"), name=_name(o, rid), sub=sub, rg=rg, location=_s(o, "location"),
-        pna=_s(p, "publicNetworkAccess"), identity_type=_s(ident, "type", "identity.type"),
-        principal_id=(_s(ident, "principalId", "identity.principalId") or "").lower() or None,
-        identity_tenant=(_s(ident, "tenantId", "identity.tenantId") or "").lower() or None,
-        crr=_s(red, "crossRegionRestore", "redundancySettings.crossRegionRestore"), created=created))
+    t.vaults.append((  # id, rid, name, sub, rg, location, pna, identity_type, principal_id, identity_tenant, crr, created
+        rid, o.get("id"), _name(o, rid), sub, rg, _s(o, "location"), _s(p, "publicNetworkAccess"),
+        _s(ident, "type", "identity.type"), (_s(ident, "principalId", "identity.principalId") or "").lower() or None,
+        (_s(ident, "tenantId", "identity.tenantId") or "").lower() or None,
+        _s(red, "crossRegionRestore", "redundancySettings.crossRegionRestore"), created))
     for c in _l(p, "privateEndpointConnections"):
         _vault_connection(t, rid, c)
 
@@ -82,9 +106,9 @@ def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = N
     if not pe:
         raise Malformed("a privateEndpointConnection names no privateEndpoint.id")
     cid = conn_id or (c.get("id") if isinstance(c.get("id"), str) else None)
-    t.conns.append(dict(vault_id=vault_id, pe_id=pe, groups=",".join(groups),
-                        backup=bool(BACKUP_GROUPS.intersection(groups)), secondary=SECONDARY in groups,
-                        status=_conn_state(cp), side="vault", conn_id=(cid or "").lower()))
+    t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id
+        vault_id, pe, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)), SECONDARY in groups,
+        _conn_state(cp), "vault", (cid or "").lower()))
 
 
 def vault_pe_connection(t: Tables, raw: I.RawObject) -> None:
@@ -104,12 +128,14 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
             if "/providers/microsoft.recoveryservices/vaults/" not in target:
                 continue
             groups = _groups(cp)
-            t.conns.append(dict(vault_id=target.rstrip("/"), pe_id=rid, groups=",".join(groups),
-                                backup=bool(BACKUP_GROUPS.intersection(groups)), secondary=SECONDARY in groups,
-                                status=_conn_state(cp), side="pe",
-                                conn_id=(c.get("id") or "").lower() if isinstance(c.get("id"), str) else ""))
+            cid = c.get("id")
+            t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id
+                target.rstrip("/"), rid, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)),
+                SECONDARY in groups, _conn_state(cp), "pe", (cid or "").lower() if isinstance(cid, str) else ""))
+    pe_nics = t.pe_nics
     for nid in _fields(p, "networkInterfaces", "id"):
-        t.pe_nics.append(dict(pe_id=rid, nic_id=nid.lower()))
+        pe_nics.append((rid, nid.lower()))
+    pe_fqdns = t.pe_fqdns
     for cfg in _l(p, "customDnsConfigs"):
         if not isinstance(cfg, dict):
             raise Malformed("customDnsConfigs holds a non-object")
@@ -117,9 +143,9 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
         ips = _strs(_l(cfg, "ipAddresses"), "customDnsConfigs[].ipAddresses")
         if fqdn:
             for ip in ips or [None]:
-                t.pe_fqdns.append(dict(pe_id=rid, fqdn=fqdn, ip=ip))
-    t.pes.append(dict(id=rid, rid=o.get("id"), name=_name(o, rid), sub=sub, rg=rg, subnet_id=subnet,
-                      vnet_id=vnet_of(subnet), prov_state=prov))
+                pe_fqdns.append((rid, fqdn, ip))  # pe_id, fqdn, ip
+    # id, rid, name, sub, rg, subnet_id, vnet_id, prov_state
+    t.pes.append((rid, o.get("id"), _name(o, rid), sub, rg, subnet, vnet_of(subnet), prov))
 
 
 def zone_group(t: Tables, raw: I.RawObject) -> None:
@@ -129,25 +155,26 @@ def zone_group(t: Tables, raw: I.RawObject) -> None:
         zid = _s(_props(cfg, "privateDnsZoneConfigs[]"), "privateDnsZoneId")
         if zid:
             zones.append(zid.lower())
-    t.zone_groups.append(dict(id=raw.id, pe_id=parent_id(raw.id, "privateDnsZoneGroups"), zone_ids=tuple(zones)))
+    t.zone_groups.append((raw.id, parent_id(raw.id, "privateDnsZoneGroups"), tuple(zones)))  # id, pe_id, zone_ids
 
 
 def nic(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
     p = _props(o, "network interface")
-    t.nics.append(dict(nic_id=rid, pe_id=_ref(p, "privateEndpoint")))
+    t.nics.append((rid, _ref(p, "privateEndpoint")))  # nic_id, pe_id
+    ipconfigs, fqdns = t.nic_ipconfigs, t.nic_fqdns
     for ipc in _l(p, "ipConfigurations"):
         ip = _props(ipc, "ipConfigurations[]")
         ipc_id = ipc.get("id") if isinstance(ipc.get("id"), str) else None
         if not ipc_id:
-            ipc_id = f"{rid}/ipconfigurations/{_s(ipc, 'name') or len(t.nic_ipconfigs)}"
+            ipc_id = f"{rid}/ipconfigurations/{_s(ipc, 'name') or len(ipconfigs)}"
         addr = _s(ip, "privateIPAddress")
         version = (_s(ip, "privateIPAddressVersion") or "IPv4").lower()
-        t.nic_ipconfigs.append(dict(ipc_id=ipc_id.lower(), nic_id=rid, subnet_id=_ref(ip, "subnet"), ip=addr,
-                                    ipv4=version == "ipv4"))
+        # ipc_id, nic_id, subnet_id, ip, ipv4
+        ipconfigs.append((ipc_id.lower(), rid, _ref(ip, "subnet"), addr, version == "ipv4"))
         plc = _d(ip, "privateLinkConnectionProperties")
         for fqdn in _strs(_l(plc, "fqdns"), "privateLinkConnectionProperties.fqdns"):
-            t.nic_fqdns.append(dict(nic_id=rid, fqdn=fqdn, ip=addr))
+            fqdns.append((rid, fqdn, addr))  # nic_id, fqdn, ip
 
 
 def _prefixes(p: dict) -> tuple[str, ...]:
@@ -159,7 +186,7 @@ def _prefixes(p: dict) -> tuple[str, ...]:
 def _subnet(t: Tables, obj: dict, rid: str, vnet_id: str) -> None:
     p = _props(obj, "subnet")
     ipcs = tuple(c.lower() for c in _fields(p, "ipConfigurations", "id"))
-    t.subnets.append(dict(id=rid, name=_name(obj, rid), vnet_id=vnet_id, prefixes=_prefixes(p), ipc_ids=ipcs))
+    t.subnets.append((rid, _name(obj, rid), vnet_id, _prefixes(p), ipcs))  # id, name, vnet_id, prefixes, ipc_ids
 
 
 def vnet(t: Tables, raw: I.RawObject) -> None:
@@ -167,7 +194,7 @@ def vnet(t: Tables, raw: I.RawObject) -> None:
     p = _props(o, "virtual network")
     dns = _strs(_l(_d(p, "dhcpOptions"), "dnsServers"), "dhcpOptions.dnsServers")
     sub, rg, _ = id_parts(rid)
-    t.vnets.append(dict(id=rid, rid=o.get("id"), name=_name(o, rid), sub=sub, rg=rg, dns_servers=tuple(dns)))
+    t.vnets.append((rid, o.get("id"), _name(o, rid), sub, rg, tuple(dns)))  # id, rid, name, sub, rg, dns_servers
     for s in _l(p, "subnets"):
         if not isinstance(s, dict):
             raise Malformed("subnets holds a non-object")
@@ -182,31 +209,32 @@ def subnet(t: Tables, raw: I.RawObject) -> None:
 
 def zone(t: Tables, raw: I.RawObject) -> None:
     sub, rg, name = id_parts(raw.id)
-    t.zones.append(dict(id=raw.id, rid=raw.obj.get("id"), name=name.lower(), sub=sub, rg=rg))
+    t.zones.append((raw.id, raw.obj.get("id"), name.lower(), sub, rg))  # id, rid, name, sub, rg
 
 
 def a_record(t: Tables, raw: I.RawObject) -> None:
+    rid = raw.id
     p = _props(raw.obj, "A record set")
     ips = _fields(p, "aRecords", "ipv4Address")
-    zone_id = parent_id(raw.id, "A")
-    t.records.append(dict(id=raw.id, zone_id=zone_id, zone_name=zone_id.rsplit("/", 1)[-1],
-                          rel=raw.id.rsplit("/", 1)[-1], ips=tuple(ips)))
+    zone_id = parent_id(rid, "A")
+    # id, zone_id, zone_name, rel, ips
+    t.records.append((rid, zone_id, zone_id.rsplit("/", 1)[-1], rid.rsplit("/", 1)[-1], tuple(ips)))
 
 
 def vnet_link(t: Tables, raw: I.RawObject) -> None:
     p = _props(raw.obj, "virtual network link")
     zone_id = parent_id(raw.id, "virtualNetworkLinks")
-    t.links.append(dict(id=raw.id, zone_id=zone_id, zone_name=zone_id.rsplit("/", 1)[-1],
-                        vnet_id=_ref(p, "virtualNetwork")))
+    # id, zone_id, zone_name, vnet_id
+    t.links.append((raw.id, zone_id, zone_id.rsplit("/", 1)[-1], _ref(p, "virtualNetwork")))
 
 
 def role_assignment(t: Tables, raw: I.RawObject) -> None:
     p = _props(raw.obj, "role assignment")
     role = _s(p, "roleDefinitionId") or ""
     scope = _s(p, "scope") or parent_id(raw.id, "providers/Microsoft.Authorization/roleAssignments")
-    t.roles.append(dict(id=raw.id, principal_id=(_s(p, "principalId") or "").lower(),
-                        principal_type=_s(p, "principalType") or "", role_guid=role.rstrip("/").rsplit("/", 1)[-1].lower(),
-                        scope=scope.lower().rstrip("/") or "/"))
+    t.roles.append((  # id, principal_id, principal_type, role_guid, scope
+        raw.id, (_s(p, "principalId") or "").lower(), _s(p, "principalType") or "",
+        role.rstrip("/").rsplit("/", 1)[-1].lower(), scope.lower().rstrip("/") or "/"))
 
 
 def role_definition(t: Tables, raw: I.RawObject) -> None:
@@ -219,7 +247,7 @@ def role_definition(t: Tables, raw: I.RawObject) -> None:
                       tuple(a.lower() for a in _strs(_l(block, "notActions"), "permissions[].notActions"))))
     name = raw.obj.get("name")
     guid = name if isinstance(name, str) and I._GUID.match(name) else raw.id.rsplit("/", 1)[-1]
-    t.role_defs.append(dict(guid=guid.lower(), perms=tuple(perms), role_type=_s(p, "roleType") or ""))
+    t.role_defs.append((guid.lower(), tuple(perms), _s(p, "roleType") or ""))  # guid, perms, role_type
 
 
 def subscription(t: Tables, raw: I.RawObject) -> None:
@@ -227,7 +255,7 @@ def subscription(t: Tables, raw: I.RawObject) -> None:
     p = o.get("properties") if isinstance(o.get("properties"), dict) else {}
     tenant = _s(o, "homeTenantId") or _s(p, "homeTenantId") or _s(o, "tenantId") or _s(p, "tenantId")
     name = _s(o, "displayName") or (o.get("name") if isinstance(o.get("name"), str) else None)
-    t.subs.append(dict(sub=raw.id.rsplit("/", 1)[-1], tenant=(tenant or "").lower() or None, name=name))
+    t.subs.append((raw.id.rsplit("/", 1)[-1], (tenant or "").lower() or None, name))  # sub, tenant, name
 
 
 def provider(t: Tables, raw: I.RawObject) -> None:
@@ -235,7 +263,7 @@ def provider(t: Tables, raw: I.RawObject) -> None:
     p = o.get("properties") if isinstance(o.get("properties"), dict) else o
     ns = _s(o, "namespace") or _s(p, "namespace") or raw.id.rsplit("/", 1)[-1]
     sub, _, _ = id_parts(raw.id)
-    t.providers.append(dict(sub=sub, namespace=ns.lower(), state=_s(p, "registrationState")))
+    t.providers.append((sub, ns.lower(), _s(p, "registrationState")))  # sub, namespace, state
 
 
 def _value(o: dict, key: str) -> str | None:
@@ -250,8 +278,9 @@ def _value(o: dict, key: str) -> str | None:
 def event(t: Tables, raw: I.RawObject) -> None:
     o = raw.obj
     sub = _s(o, "subscriptionId") or id_parts(_s(o, "resourceId") or _s(o, "id") or "")[0]
-    t.events.append(dict(sub=(sub or "").lower(), op=(_value(o, "operationName") or "").lower(),
-                         status=(_value(o, "status") or "").lower(), ts=_s(o, "eventTimestamp")))
+    t.events.append((  # sub, op, status, ts
+        (sub or "").lower(), (_value(o, "operationName") or "").lower(), (_value(o, "status") or "").lower(),
+        _s(o, "eventTimestamp")))
 
 
 def storage_config(t: Tables, raw: I.RawObject) -> None:
@@ -259,22 +288,37 @@ def storage_config(t: Tables, raw: I.RawObject) -> None:
     flag = p.get("crossRegionRestoreFlag")
     if flag is not None and not isinstance(flag, bool):
         raise Malformed("crossRegionRestoreFlag is not a boolean")
-    t.storage_configs.append(dict(vault_id=parent_id(raw.id, "backupstorageconfig"), crr_flag=flag))
+    t.storage_configs.append((parent_id(raw.id, "backupstorageconfig"), flag))  # vault_id, crr_flag
 
 
 def protected_item(t: Tables, raw: I.RawObject) -> None:
     m = _VAULT_PREFIX.match(raw.id)
     if not m:
         raise Malformed("protected item id names no Recovery Services vault")
-    t.protected_items.append(dict(vault_id=m.group(1), id=raw.id))
+    t.protected_items.append((m.group(1), raw.id))  # vault_id, id
 
 
-EXTRACTORS: dict[str, Callable[[Tables, I.RawObject], None]] = {
-    I.VAULT: vault, I.VAULT_PE_CONNECTION: vault_pe_connection, I.PRIVATE_ENDPOINT: private_endpoint,
-    I.ZONE_GROUP: zone_group, I.NIC: nic, I.VNET: vnet, I.SUBNET: subnet, I.ZONE: zone, I.A_RECORD: a_record,
-    I.VNET_LINK: vnet_link, I.ROLE_ASSIGNMENT: role_assignment, I.ROLE_DEFINITION: role_definition,
-    I.SUBSCRIPTION: subscription, I.PROVIDER: provider, I.EVENT: event, I.STORAGE_CONFIG: storage_config,
-    I.PROTECTED_ITEM: protected_item,
+Extractor = Callable[[Tables, I.RawObject], None]
+
+# Per ARM type: its extractor and the tables it appends to (what is undone when the object turns out malformed).
+EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
+    I.VAULT: (vault, ("vaults", "conns")),
+    I.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
+    I.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pes")),
+    I.ZONE_GROUP: (zone_group, ("zone_groups",)),
+    I.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns")),
+    I.VNET: (vnet, ("vnets", "subnets")),
+    I.SUBNET: (subnet, ("subnets",)),
+    I.ZONE: (zone, ("zones",)),
+    I.A_RECORD: (a_record, ("records",)),
+    I.VNET_LINK: (vnet_link, ("links",)),
+    I.ROLE_ASSIGNMENT: (role_assignment, ("roles",)),
+    I.ROLE_DEFINITION: (role_definition, ("role_defs",)),
+    I.SUBSCRIPTION: (subscription, ("subs",)),
+    I.PROVIDER: (provider, ("providers",)),
+    I.EVENT: (event, ("events",)),
+    I.STORAGE_CONFIG: (storage_config, ("storage_configs",)),
+    I.PROTECTED_ITEM: (protected_item, ("protected_items",)),
 }
 
 
@@ -284,11 +328,12 @@ def extract(ing: I.Ingested) -> tuple[Tables, dict[str, set[str]]]:
     Returns the tables and, per type, the ids of the objects that were unreadable."""
     t = Tables()
     bad: dict[str, set[str]] = defaultdict(set)
-    lists = [getattr(t, n) for n in Tables.NAMES]
+    plan = {kind: (fn, [getattr(t, n) for n in writes]) for kind, (fn, writes) in EXTRACTORS.items()}
     for raw in ing.objects.values():
-        fn = EXTRACTORS.get(raw.type)
-        if fn is None:
+        step = plan.get(raw.type)
+        if step is None:
             continue
+        fn, lists = step
         marks = [len(x) for x in lists]
         try:
             fn(t, raw)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from itertools import chain
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import ingest as I
-from .extract import Tables
+from .extract import COLUMNS as TABLE_COLUMNS, Tables
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -32,52 +33,77 @@ NEEDS = {
              "Private DNS Zone Contributor, Contributor or Owner"),
 }
 REREGISTER_CUTOFF = pd.Timestamp("2020-05-01T00:00:00Z")
-TEXT_COLUMNS = ("rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant", "crr",
-                "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id", "backup_pe_id",
-                "state", "oldest_vault", "experience", "vault_sub")
+TEXT_COLUMNS = ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant",
+                "crr", "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id",
+                "backup_pe_id", "state", "oldest_vault", "experience", "vault_sub")
 
-COLUMNS = {
-    "vaults": ["id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id",
-               "identity_tenant", "crr", "created"],
-    "conns": ["vault_id", "pe_id", "groups", "backup", "secondary", "status", "side", "conn_id"],
-    "pes": ["id", "rid", "name", "sub", "rg", "subnet_id", "vnet_id", "prov_state"],
-    "pe_nics": ["pe_id", "nic_id"], "pe_fqdns": ["pe_id", "fqdn", "ip"], "nics": ["nic_id", "pe_id"],
-    "nic_ipconfigs": ["ipc_id", "nic_id", "subnet_id", "ip", "ipv4"], "nic_fqdns": ["nic_id", "fqdn", "ip"],
-    "vnets": ["id", "rid", "name", "sub", "rg", "dns_servers"],
-    "subnets": ["id", "name", "vnet_id", "prefixes", "ipc_ids"],
-    "zones": ["id", "rid", "name", "sub", "rg"], "records": ["id", "zone_id", "zone_name", "rel", "ips"],
-    "links": ["id", "zone_id", "zone_name", "vnet_id"], "zone_groups": ["id", "pe_id", "zone_ids"],
-    "roles": ["id", "principal_id", "principal_type", "role_guid", "scope"],
-    "role_defs": ["guid", "perms", "role_type"], "subs": ["sub", "tenant", "name"],
-    "providers": ["sub", "namespace", "state"], "events": ["sub", "op", "status", "ts"],
-    "storage_configs": ["vault_id", "crr_flag"], "protected_items": ["vault_id", "id"],
-}
+COLUMNS = {name: list(cols) for name, cols in TABLE_COLUMNS.items()}
 
 
-def frame(rows: list[dict], name: str) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=COLUMNS[name]) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in COLUMNS[name]})
+# Entities seen more than once (inline and standalone, or in two files) are one: the first record of each id counts.
+UNIQUE = {"vaults": "id", "pes": "id", "vnets": "id", "subnets": "id", "zones": "id", "records": "id", "links": "id",
+          "roles": "id", "subs": "sub", "nics": "nic_id"}
 
 
-def _txt(s: pd.Series) -> pd.Series:
-    """Strings, '' for missing, object dtype even when empty (so .str works on an empty estate)."""
-    return s.astype(object).where(s.notna(), "")
+def frame(t: Tables, name: str) -> pd.DataFrame:
+    """One entity's records as a frame, built from column lists (much cheaper than from row dicts or tuples)."""
+    if not getattr(t, name):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
+    return pd.DataFrame(t.columns(name))
+
+
+def records(t: Tables, name: str) -> dict[str, list]:
+    """One entity's records as plain column lists, one record per id for the entities in ``UNIQUE``."""
+    cols = t.columns(name)
+    key = UNIQUE.get(name)
+    if key is None:
+        return cols
+    seen: set = set()
+    keep = [i for i, k in enumerate(cols[key]) if not (k in seen or seen.add(k))]
+    if len(keep) == len(cols[key]):
+        return cols
+    return {c: [v[i] for i in keep] for c, v in cols.items()}
+
+
+class Frames(Mapping):
+    """The entity frames (``Model.tables``), each built from the extractors' records when first read (``build``
+    reads the large ones as plain lists, which is much cheaper), one row per id for the entities in ``UNIQUE``."""
+
+    def __init__(self, t: Tables) -> None:
+        self._t = t
+        self._built: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._built:
+            if name not in COLUMNS:
+                raise KeyError(name)
+            df = frame(self._t, name)
+            self._built[name] = df.drop_duplicates(UNIQUE[name], keep="first") if name in UNIQUE else df
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(COLUMNS)
+
+    def __len__(self) -> int:
+        return len(COLUMNS)
+
+
+_SUB_OF = re.compile(r"^/subscriptions/([^/]+)")
+_RG_OF = re.compile(r"/resourcegroups/([^/]+)")
+
+
+def _texts_of(ids: pd.Series) -> list[str]:
+    return [i if isinstance(i, str) else "" for i in ids.tolist()]
+
+
+def _first_group(pattern: re.Pattern, texts: list[str], index: pd.Index) -> pd.Series:
+    """The first group of ``pattern``'s first match in each text ('' where none)."""
+    found = [pattern.search(t) for t in texts]
+    return pd.Series([m.group(1) if m else "" for m in found], index=index, dtype=object)
 
 
 def _sub_of(ids: pd.Series) -> pd.Series:
-    return _txt(ids).str.extract(r"^/subscriptions/([^/]+)", expand=False).fillna("")
-
-
-def _rg_of(ids: pd.Series) -> pd.Series:
-    return _txt(ids).str.extract(r"/resourcegroups/([^/]+)", expand=False).fillna("")
-
-
-def _rg_id(ids: pd.Series) -> pd.Series:
-    return _txt(ids).str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", expand=False)
-
-
-def _last(ids: pd.Series) -> pd.Series:
-    return _txt(ids).str.rsplit("/", n=1).str[-1]
+    return _first_group(_SUB_OF, _texts_of(ids), ids.index)
 
 
 def _identify(df: pd.DataFrame) -> pd.DataFrame:
@@ -87,21 +113,38 @@ def _identify(df: pd.DataFrame) -> pd.DataFrame:
         df["rid"] = df["id"]
     if "name" not in df:
         df["name"] = None
+    ids = _texts_of(df["id"])
     df["rid"] = df["rid"].where(df["rid"].notna(), df["id"])
-    df["name"] = df["name"].where(df["name"].notna(), _last(df["id"]))
-    df["sub"] = _sub_of(df["id"])
-    df["rg"] = _rg_of(df["id"])
+    df["name"] = df["name"].where(df["name"].notna(), pd.Series([i.rsplit("/", 1)[-1] for i in ids], index=df.index,
+                                                                dtype=object))
+    df["sub"] = _first_group(_SUB_OF, ids, df.index)
+    df["rg"] = _first_group(_RG_OF, ids, df.index)
     return df
+
+
+def _isna(v) -> bool:
+    return v is None or v != v  # None or NaN
 
 
 def _holding(view: pd.DataFrame, endpoints: pd.DataFrame, where: str, vaults: str) -> pd.DataFrame:
     """For each row of a subnet or VNet view: the endpoints it holds (``where`` is their subnet_id or vnet_id), their
     names and vaults, and the lowest vault id (the row's vault_id)."""
-    held = endpoints.dropna(subset=[where])
-    for col, src, data in (("vault_ids", vaults, held.explode(vaults)), ("pe_names", "name", held),
-                           ("pe_ids", "id", held)):
-        view = view.join(_agg_tuple(data, where, src, col), on="id")
-        view[col] = _tuples(view[col])
+    held: dict[str, tuple[set, set, set]] = {}
+    for key, vs, name, pid in zip(endpoints[where].tolist(), endpoints[vaults].tolist(), endpoints["name"].tolist(),
+                                  endpoints["id"].tolist()):
+        if _isna(key):
+            continue
+        acc = held.get(key)
+        if acc is None:
+            held[key] = acc = (set(), set(), set())
+        acc[0].update(v for v in vs if not _isna(v))
+        if not _isna(name):
+            acc[1].add(name)
+        if not _isna(pid):
+            acc[2].add(pid)
+    rows = [held.get(i) for i in view["id"].tolist()]
+    for j, col in enumerate(("vault_ids", "pe_names", "pe_ids")):
+        view[col] = _objects([tuple(sorted(a[j])) if a else () for a in rows], view.index)
     view["vault_id"] = view["vault_ids"].map(lambda v: v[0] if v else None)
     return view
 
@@ -112,8 +155,13 @@ def _tuples(s: pd.Series) -> pd.Series:
 
 def _grouped(keys: list, values: list) -> dict:
     """key -> sorted tuple of the distinct non-null values: one pass over plain lists."""
+    return _group_pairs(zip(keys, values))
+
+
+def _group_pairs(pairs: Iterable[tuple]) -> dict:
+    """key -> sorted tuple of the distinct non-null values of (key, value) pairs."""
     acc: dict = {}
-    for k, v in zip(keys, values):
+    for k, v in pairs:
         if v is None or v != v:  # None or NaN
             continue
         bucket = acc.get(k)
@@ -137,13 +185,9 @@ def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | Non
     return pd.Series(list(g.values()), index=index, dtype=object, name=name or col)
 
 
-def _texts(df: pd.DataFrame, mask: pd.Series, text: pd.Series, name: str) -> pd.Series:
-    """Per PE, the tuple of ``text`` on the rows where ``mask`` holds."""
-    return _agg_tuple(pd.DataFrame({"pe_id": df["pe_id"], "t": text})[mask.to_numpy(dtype=bool)], "pe_id", "t", name)
-
-
-def _join(t: pd.Series, sep: str = ", ") -> pd.Series:
-    return t.map(sep.join)
+def _objects(values: list, index: pd.Index | None = None) -> pd.Series:
+    """A column of Python objects (tuples), object dtype even when empty."""
+    return pd.Series(values, index=index, dtype=object)
 
 
 def _zone_sub(zone_id: str) -> str:
@@ -219,7 +263,7 @@ class Model:
     warnings: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -232,10 +276,8 @@ class Model:
 
 
 def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: list[dict]) -> Model:
-    F = {n: frame(getattr(t, n), n) for n in Tables.NAMES}
+    F = Frames(t)
     present = set(present)
-    for name in ("vaults", "pes", "vnets", "subnets", "zones", "records", "links", "roles", "subs", "nics"):
-        F[name] = F[name].drop_duplicates("id" if "id" in F[name] else F[name].columns[0], keep="first")
     conns = F["conns"].drop_duplicates(["vault_id", "pe_id", "side", "groups"])
     pes = F["pes"]
 
@@ -275,43 +317,94 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["vault_id"] = ep["related_vaults"].map(lambda v: v[0] if v else None)
 
     # ---------------------------------------------------------------- FQDNs, zones, records, links
-    nic_pe = pd.concat([F["pe_nics"][["nic_id", "pe_id"]], F["nics"].loc[F["nics"]["pe_id"].notna(), ["nic_id", "pe_id"]]]
-                       ).drop_duplicates()
-    fq = pd.concat([F["pe_fqdns"][["pe_id", "fqdn", "ip"]],
-                    F["nic_fqdns"].merge(nic_pe, on="nic_id")[["pe_id", "fqdn", "ip"]]], ignore_index=True)
-    fq["fqdn"] = fq["fqdn"].str.lower().str.rstrip(".")
-    fq = fq[fq["fqdn"].str.len() > 0]
-    # one string key per (endpoint, FQDN): single-column hashing and dict lookups instead of two-column joins
-    fq["k"] = fq["pe_id"] + "|" + fq["fqdn"]
-    exp_ips = fq[["k", "ip"]].dropna()
-    fqv = fq.drop_duplicates("k")[["k", "pe_id", "fqdn"]].reset_index(drop=True)
-    expected = _grouped(exp_ips["k"].tolist(), exp_ips["ip"].tolist())
-    fqv["expected"] = [expected.get(k, ()) for k in fqv["k"].tolist()]
-    fqv = pd.concat([fqv, split_fqdn(fqv["fqdn"])], axis=1)
+    # plain lists and dicts: one pass each instead of concat/merge/explode/groupby round trips
+    # (NIC, endpoint) pairs, first seen first: the NICs each endpoint lists, then the endpoint each NIC names
+    nics, pe_nics = records(t, "nics"), records(t, "pe_nics")
+    nic_pe = list(dict.fromkeys(chain(
+        zip(pe_nics["nic_id"], pe_nics["pe_id"]),
+        ((n, p) for n, p in zip(nics["nic_id"], nics["pe_id"]) if isinstance(p, str)))))
+    pes_of_nic: dict[str, list[str]] = {}
+    for n, p in nic_pe:
+        pes_of_nic.setdefault(n, []).append(p)
+    # (endpoint, FQDN, IP): the endpoints' customDnsConfigs, then their NICs' private link FQDNs
+    pf, nf = records(t, "pe_fqdns"), records(t, "nic_fqdns")
+    fq_rows = chain(zip(pf["pe_id"], pf["fqdn"], pf["ip"]),
+                    ((p, f, ip) for n, f, ip in zip(nf["nic_id"], nf["fqdn"], nf["ip"]) for p in pes_of_nic.get(n, ())))
+    # one row per (endpoint, lower-cased FQDN), keyed "<pe id>|<fqdn>", with the IPs the endpoint expects for it
+    keys: list[str] = []
+    fq_pe: list[str] = []
+    fqdns: list[str] = []
+    exp_acc: dict[str, list] = {}
+    for p, f, ip in fq_rows:
+        f = f.lower().rstrip(".")
+        if not f:
+            continue
+        k = p + "|" + f
+        ips = exp_acc.get(k)
+        if ips is None:
+            exp_acc[k] = ips = []
+            keys.append(k)
+            fq_pe.append(p)
+            fqdns.append(f)
+        if isinstance(ip, str):
+            ips.append(ip)
+    expected = [tuple(ips) if len(ips) < 2 else tuple(sorted(set(ips))) for ips in exp_acc.values()]
+    fqv = pd.DataFrame({"k": keys, "pe_id": fq_pe, "fqdn": fqdns} if keys else
+                       {c: pd.Series(dtype=object) for c in ("k", "pe_id", "fqdn")})
+    fqv["expected"] = expected
+    split = [_split_one(f) for f in fqdns]
+    zone_names = [z for z, _ in split]
+    rec_names = [r for _, r in split]
+    fqv["zone_name"] = pd.Series(zone_names, dtype=object)
+    fqv["rec_name"] = pd.Series(rec_names, dtype=object)
     fqv["vnet_id"] = fqv["pe_id"].map(dict(zip(ep["id"].tolist(), ep["vnet_id"].tolist())))
-    links = F["links"].dropna(subset=["vnet_id"])
-    linked = _grouped((links["zone_name"] + "|" + links["vnet_id"]).tolist(), links["zone_id"].tolist())
-    fqv["linked_zone_ids"] = [linked.get(f"{z}|{v}", ()) for z, v in zip(fqv["zone_name"].tolist(),
-                                                                         fqv["vnet_id"].tolist())]
-    fqv["linked"] = fqv["linked_zone_ids"].map(len) > 0
-    recs = F["records"][F["records"]["ips"].map(len) > 0]
-    m1 = fqv.loc[fqv["linked"], ["k", "linked_zone_ids", "rec_name"]].explode("linked_zone_ids").astype(object).merge(
-        recs, left_on=["linked_zone_ids", "rec_name"], right_on=["zone_id", "rel"])
-    m2 = fqv.loc[~fqv["linked"], ["k", "zone_name", "rec_name"]].merge(
-        recs, left_on=["zone_name", "rec_name"], right_on=["zone_name", "rel"])
-    found = pd.concat([m1[["k", "zone_id", "ips"]], m2[["k", "zone_id", "ips"]]], ignore_index=True)
-    rec_ips = found.explode("ips").dropna(subset=["ips"])
-    record_ips = _grouped(rec_ips["k"].tolist(), rec_ips["ips"].tolist())
-    record_zones = _grouped(found["k"].tolist(), found["zone_id"].tolist())
-    fqv["record_ips"] = [record_ips.get(k, ()) for k in fqv["k"].tolist()]
-    fqv["record_zone_ids"] = [record_zones.get(k, ()) for k in fqv["k"].tolist()]
-    fqv["has_record"] = fqv["record_ips"].map(len) > 0
-    hit = {k for k, ip in zip(rec_ips["k"].tolist(), rec_ips["ips"].tolist()) if ip in expected.get(k, ())}
-    fqv["ip_match"] = fqv["k"].isin(hit)
+    lk = records(t, "links")
+    linked = _grouped([z + "|" + v if isinstance(v, str) else None for z, v in zip(lk["zone_name"], lk["vnet_id"])],
+                      lk["zone_id"])
+    linked_ids = [linked.get(f"{z}|{v}", ()) for z, v in zip(zone_names, fqv["vnet_id"].tolist())]
+    fqv["linked_zone_ids"] = linked_ids
+    fqv["linked"] = np.array([len(z) > 0 for z in linked_ids], dtype=bool)
+    # A record sets with addresses: by (zone id, name) for FQDNs whose VNet has the zone linked, else by
+    # (zone name, name) for any zone of that name
+    rec = records(t, "records")
+    rec_zone, rec_name, rec_ips = rec["zone_id"], rec["rel"], rec["ips"]
+    by_zone: dict[tuple, tuple] = {}
+    for zid, rel, ips in zip(rec_zone, rec_name, rec_ips):
+        if ips:
+            prev = by_zone.get((zid, rel))
+            by_zone[zid, rel] = ips if prev is None else prev + ips
+    by_name: dict[tuple, tuple] | None = None  # built on first need
+    record_ips, record_zones, ip_match = [], [], []
+    for lz, zn, rn, exp in zip(linked_ids, zone_names, rec_names, expected):
+        if len(lz) == 1:
+            ips = by_zone.get((lz[0], rn), ())
+            zones = lz if ips else ()
+        elif lz:
+            found = [(z, by_zone[z, rn]) for z in lz if (z, rn) in by_zone]
+            ips = tuple(ip for _, r in found for ip in r)
+            zones = tuple(z for z, _ in found)
+        else:
+            if by_name is None:
+                named: dict[tuple, tuple[set, list]] = {}
+                for zid, zname, rel, r in zip(rec_zone, rec["zone_name"], rec_name, rec_ips):
+                    if r:
+                        zs, found_ips = named.setdefault((zname, rel), (set(), []))
+                        zs.add(zid)
+                        found_ips.extend(r)
+                by_name = {key: (tuple(sorted(zs)), tuple(r)) for key, (zs, r) in named.items()}
+            zones, ips = by_name.get((zn, rn), ((), ()))
+        ips = ips if len(ips) < 2 else tuple(sorted(set(ips)))
+        record_ips.append(ips)
+        record_zones.append(zones)
+        ip_match.append(any(ip in exp for ip in ips))
+    fqv["record_ips"] = record_ips
+    fqv["record_zone_ids"] = record_zones
+    fqv["has_record"] = np.array([len(r) > 0 for r in record_ips], dtype=bool)
+    fqv["ip_match"] = np.array(ip_match, dtype=bool)
     fqv["stale"] = fqv["has_record"] & ~fqv["ip_match"]
     fqv["storage_zone"] = fqv["zone_name"].str.startswith(("privatelink.blob.", "privatelink.queue."))
     zone_lookup = F["zones"].set_index("id")["rid"]
-    fqv["zone_id"] = [l[0] if l else (r[0] if r else None) for l, r in zip(fqv["linked_zone_ids"], fqv["record_zone_ids"])]
+    fqv["zone_id"] = [l[0] if l else (r[0] if r else None) for l, r in zip(linked_ids, record_zones)]
 
     # ---------------------------------------------------------------- endpoints view
     vnets = F["vnets"]
@@ -320,44 +413,49 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["dns_servers"] = ep["vnet_id"].map(vnet_dns)
     ep["dns_servers"] = _tuples(ep["dns_servers"])
     ep["custom_dns"] = ep["dns_servers"].map(len) > 0
-    g = fqv.groupby("pe_id", sort=False)
-    exp_txt = _join(fqv["expected"]).replace("", "no IP")
-    zones_long = pd.concat([fqv[["pe_id", "linked_zone_ids"]].explode("linked_zone_ids").set_axis(["pe_id", "z"], axis=1),
-                            fqv[["pe_id", "record_zone_ids"]].explode("record_zone_ids").set_axis(["pe_id", "z"], axis=1)])
-    per_pe = pd.DataFrame({
-        "n_fqdns": g.size(),
-        "fq_missing": _texts(fqv, ~fqv["has_record"], fqv["fqdn"] + " (expected " + exp_txt + "; zone "
-                             + fqv["zone_name"] + ")", "fq_missing"),
-        "fq_stale": _texts(fqv, fqv["stale"], fqv["fqdn"] + " -> " + _join(fqv["record_ips"]) + " (expected "
-                           + exp_txt + ")", "fq_stale"),
-        "fq_unlinked": _texts(fqv, ~fqv["linked"], fqv["fqdn"] + " (zone " + fqv["zone_name"] + ")", "fq_unlinked"),
-        "storage_fqdn": g["storage_zone"].any(),
-        "fq_zone_ids": _agg_tuple(zones_long, "pe_id", "z", "fq_zone_ids"),
-        "fq_absent": _agg_tuple(fqv.assign(t="zone:" + fqv["zone_name"])[~fqv["has_record"] | ~fqv["linked"]],
-                                "pe_id", "t", "fq_absent"),
-    }) if len(fqv) else pd.DataFrame(columns=["n_fqdns", "fq_missing", "fq_stale", "fq_unlinked", "storage_fqdn",
-                                              "fq_zone_ids", "fq_absent"])
-    ep = ep.join(per_pe, on="id")
-    ep["n_fqdns"] = ep["n_fqdns"].fillna(0).astype(int)
-    for c in ("fq_missing", "fq_stale", "fq_unlinked", "fq_zone_ids"):
-        ep[c] = _tuples(ep[c])
-    ep["storage_fqdn"] = ep["storage_fqdn"].fillna(False).astype(bool)
-    ep["fq_absent"] = _tuples(ep["fq_absent"])
+    # per endpoint, over its FQDNs: how many, the evidence texts, the zones its verdicts rest on
+    per_pe: dict[str, list] = {}
+    for pid, f, exp, zn, lz, rz, rips, has, linked_, stale, storage in zip(
+            fq_pe, fqdns, expected, zone_names, linked_ids, record_zones, record_ips, fqv["has_record"].tolist(),
+            fqv["linked"].tolist(), fqv["stale"].tolist(), fqv["storage_zone"].tolist()):
+        acc = per_pe.get(pid)
+        if acc is None:  # n, missing, stale, unlinked, storage FQDN, zone ids, absent zones
+            per_pe[pid] = acc = [0, set(), set(), set(), False, set(), set()]
+        acc[0] += 1
+        exp_txt = ", ".join(exp) or "no IP"
+        if not has:
+            acc[1].add(f"{f} (expected {exp_txt}; zone {zn})")
+        if stale:
+            acc[2].add(f"{f} -> {', '.join(rips)} (expected {exp_txt})")
+        if not linked_:
+            acc[3].add(f"{f} (zone {zn})")
+        acc[4] = acc[4] or storage
+        acc[5].update(lz)
+        acc[5].update(rz)
+        if not has or not linked_:
+            acc[6].add("zone:" + zn)
+    pe_acc = [per_pe.get(i) for i in ep["id"].tolist()]
+    ep["n_fqdns"] = np.array([a[0] if a else 0 for a in pe_acc], dtype=np.int64)
+    for c, j in (("fq_missing", 1), ("fq_stale", 2), ("fq_unlinked", 3)):
+        ep[c] = _objects([tuple(sorted(a[j])) if a else () for a in pe_acc], ep.index)
+    ep["storage_fqdn"] = np.array([bool(a[4]) if a else False for a in pe_acc], dtype=bool)
+    for c, j in (("fq_zone_ids", 5), ("fq_absent", 6)):
+        ep[c] = _objects([tuple(sorted(a[j])) if a else () for a in pe_acc], ep.index)
 
     # connection states (both sides) of each backup PE
-    st = bconn.assign(status=bconn["status"].fillna(""))
-    st = st.assign(label=st["side"] + ":" + st["status"])
-    ep = ep.join(_agg_tuple(st[st["status"] != ""], "pe_id", "label", "conn_states"), on="id")
-    ep["conn_states"] = _tuples(ep["conn_states"])
+    conn_states = _grouped(bconn["pe_id"].tolist(), [f"{side}:{st}" if isinstance(st, str) and st else None
+                                                     for side, st in zip(bconn["side"].tolist(),
+                                                                         bconn["status"].tolist())])
+    ep_ids = ep["id"].tolist()
+    ep["conn_states"] = _objects([conn_states.get(i, ()) for i in ep_ids], ep.index)
 
     # zone groups
-    zg = F["zone_groups"].explode("zone_ids").dropna(subset=["zone_ids"])
-    ep = ep.join(_agg_tuple(zg, "pe_id", "zone_ids", "zg_zone_ids"), on="id")
-    ep["zg_zone_ids"] = _tuples(ep["zg_zone_ids"])
-    ep["has_zone_group"] = ep["id"].isin(set(F["zone_groups"]["pe_id"]))
-    nic_ids = _agg_tuple(nic_pe, "pe_id", "nic_id", "nic_ids")
-    ep = ep.join(nic_ids, on="id")
-    ep["nic_ids"] = _tuples(ep["nic_ids"])
+    zg = records(t, "zone_groups")
+    zg_zones = _group_pairs((p, z) for p, zs in zip(zg["pe_id"], zg["zone_ids"]) for z in zs)
+    ep["zg_zone_ids"] = _objects([zg_zones.get(i, ()) for i in ep_ids], ep.index)
+    ep["has_zone_group"] = ep["id"].isin(set(zg["pe_id"]))
+    nic_ids = _grouped([p for _, p in nic_pe], [n for n, _ in nic_pe])
+    ep["nic_ids"] = _objects([nic_ids.get(i, ()) for i in ep_ids], ep.index)
 
     # ---------------------------------------------------------------- vault experience
     v2_fq = ep.loc[ep["backup"] & ep["storage_fqdn"], ["vault_ids"]].explode("vault_ids")["vault_ids"]
@@ -400,32 +498,37 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vaults["created_ts"] = pd.to_datetime(vaults["created"], utc=True, errors="coerce", format="ISO8601")
 
     # related ids of each vault: its PEs (both kinds), their NICs, VNets and zones
-    vpe = ep[["id", "related_vaults", "nic_ids", "vnet_id", "subnet_id", "fq_zone_ids", "zg_zone_ids", "fq_absent"]
-             ].explode("related_vaults").dropna(subset=["related_vaults"])
-    vconn_pes = _agg_tuple(conns, "vault_id", "pe_id", "conn_pes")
-    vaults = vaults.join(vconn_pes, on="id")
-    vaults["conn_pes"] = _tuples(vaults["conn_pes"])
-    vpe = vpe.rename(columns={"related_vaults": "v"})
+    vconn_pes = _grouped(conns["vault_id"].tolist(), conns["pe_id"].tolist())
+    vault_ids = vaults["id"].tolist()
+    vaults["conn_pes"] = _objects([vconn_pes.get(i, ()) for i in vault_ids], vaults.index)
     # zones a vault's verdicts rest on: IAM-001 (c) reads the blob/queue zones linked to its storage endpoints'
     # VNets (and, where none is linked, rests on no zone of that name being linked anywhere)
-    sfq = fqv[fqv["storage_zone"] & fqv["pe_id"].isin(set(ep.loc[ep["storage"], "id"]))]
-    sfq = sfq.merge(vpe[["id", "v"]].rename(columns={"id": "pe_id"}), on="pe_id")
-    dep_long = pd.concat([vpe[["v", "id"]].set_axis(["v", "d"], axis=1),
-                          vpe[["v", "nic_ids"]].explode("nic_ids").set_axis(["v", "d"], axis=1),
-                          vpe[["v", "vnet_id"]].set_axis(["v", "d"], axis=1),
-                          vpe[["v", "subnet_id"]].set_axis(["v", "d"], axis=1),
-                          sfq[["v", "linked_zone_ids"]].explode("linked_zone_ids").set_axis(["v", "d"], axis=1),
-                          pd.DataFrame({"v": sfq.loc[~sfq["linked"], "v"],
-                                        "d": "zone:" + sfq.loc[~sfq["linked"], "zone_name"]})])
-    vdeps = _agg_tuple(dep_long, "v", "d").to_dict()
-    vaults["deps"] = [(i,) + c + (vdeps.get(i, ()) or ()) for i, c in zip(vaults["id"], vaults["conn_pes"])]
-    vaults["iam_missing"], vaults["iam_group_note"] = _iam(vaults, ep, fqv, F)
+    storage_ids = set(ep.loc[ep["storage"], "id"])
+    storage_deps: dict[str, list] = {}
+    for pid, sz, lz, linked_, zn in zip(fq_pe, fqv["storage_zone"].tolist(), linked_ids, fqv["linked"].tolist(),
+                                        zone_names):
+        if sz and pid in storage_ids:
+            storage_deps.setdefault(pid, []).extend(lz if linked_ else ("zone:" + zn,))
+    # related ids of each vault: its PEs (both kinds), their NICs, VNets and zones
+    vdep_acc: dict[str, set] = {}
+    for pid, vs, nics_, vnet, sn in zip(ep_ids, ep["related_vaults"].tolist(), ep["nic_ids"].tolist(),
+                                        ep["vnet_id"].tolist(), ep["subnet_id"].tolist()):
+        if not vs:
+            continue
+        ds = {pid, *nics_, *(x for x in (vnet, sn) if not _isna(x)), *storage_deps.get(pid, ())}
+        for v in vs:
+            if not _isna(v):
+                vdep_acc.setdefault(v, set()).update(ds)
+    vdeps = {v: tuple(sorted(d)) for v, d in vdep_acc.items()}
+    vaults["deps"] = [(i,) + c + vdeps.get(i, ()) for i, c in zip(vault_ids, vaults["conn_pes"].tolist())]
+    vaults["iam_missing"], vaults["iam_group_note"] = _iam(vaults, ep, fqv, t, F)
 
     # endpoint deps
     # "zone:<name>": the verdict rests on a zone of that name (or its record or link) NOT being found anywhere
     ep["deps"] = [(i,) + v + n + tuple(x for x in (vn, sn) if isinstance(x, str)) + z + zg + a
-                  for i, v, n, vn, sn, z, zg, a in zip(ep["id"], ep["related_vaults"], ep["nic_ids"], ep["vnet_id"],
-                                                       ep["subnet_id"], ep["fq_zone_ids"], ep["zg_zone_ids"], ep["fq_absent"])]
+                  for i, v, n, vn, sn, z, zg, a in zip(*(ep[c].tolist() for c in (
+                      "id", "related_vaults", "nic_ids", "vnet_id", "subnet_id", "fq_zone_ids", "zg_zone_ids",
+                      "fq_absent")))]
     ep["vnet_known_anywhere"] = I.VNET in present
     ep["vault_sub"] = _sub_of(ep["vault_id"].fillna(""))
     ep["foreign_zones"] = [tuple(z for z in zs if _zone_sub(z) != vs) for zs, vs in zip(ep["zg_zone_ids"], ep["vault_sub"])]
@@ -438,13 +541,18 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     # ---------------------------------------------------------------- subnets view
     subnets = F["subnets"]
     # a subnet seen twice (inline in its VNet and standalone) is one subnet: union of prefixes and configurations
-    prefixes = _agg_tuple(subnets[["id", "prefixes"]].explode("prefixes"), "id", "prefixes")
-    nic_ipc = F["nic_ipconfigs"].dropna(subset=["subnet_id"])
-    ipcs = pd.concat([subnets[["id", "ipc_ids"]].explode("ipc_ids").set_axis(["id", "ipc"], axis=1),
-                      nic_ipc[["subnet_id", "ipc_id"]].set_axis(["id", "ipc"], axis=1)]).dropna().drop_duplicates()
+    prefixes = _group_pairs((i, p) for i, ps in zip(subnets["id"].tolist(), subnets["prefixes"].tolist()) for p in ps)
+    # IP configurations in each subnet: the subnet's list and the NICs' (distinct)
+    nic_ipc = records(t, "nic_ipconfigs")
+    ipcs = set(chain(((i, c) for i, cs in zip(subnets["id"].tolist(), subnets["ipc_ids"].tolist()) for c in cs),
+                     zip(nic_ipc["subnet_id"], nic_ipc["ipc_id"])))
+    used: dict[str, int] = {}
+    for i, c in ipcs:
+        if not (_isna(i) or _isna(c)):
+            used[i] = used.get(i, 0) + 1
     subnets = subnets.drop_duplicates("id")[["id", "name", "vnet_id"]].reset_index(drop=True)
-    subnets["prefixes"] = subnets["id"].map(prefixes.to_dict())
-    subnets["used"] = subnets["id"].map(ipcs.groupby("id").size().to_dict())
+    subnets["prefixes"] = subnets["id"].map(prefixes)
+    subnets["used"] = subnets["id"].map(used)
     subnets["in_input"] = True
     ref_subnets = set(ep.loc[ep["backup"] & ep["in_input"], "subnet_id"].dropna()) - set(subnets["id"])
     subnets = pd.concat([subnets, pd.DataFrame({"id": sorted(ref_subnets), "in_input": False})], ignore_index=True)
@@ -517,35 +625,52 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                  errors=errors, subscriptions=all_subs, tables=F)
 
 
-def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, F: dict) -> tuple[list, list]:
+_RG_ID = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")
+
+
+def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, t: Tables, F: Frames) -> tuple[list, list]:
     """For each vault, the IAM-001 needs its identity does not meet (a tuple of texts) and a note on groups."""
-    target = vaults[vaults["uses_pe"] & vaults["system_identity"] & vaults["principal_id"].notna()]
+    target = vaults["uses_pe"] & vaults["system_identity"] & vaults["principal_id"].notna()
+    principal = dict(zip(vaults.loc[target, "id"].tolist(), vaults.loc[target, "principal_id"].tolist()))
     empty = [()] * len(vaults), [""] * len(vaults)
-    if target.empty:
+    if not principal:
         return empty
-    bpe = ep[ep["backup"]].explode("vault_ids").rename(columns={"vault_ids": "v"})
-    bpe = bpe[bpe["v"].isin(set(target["id"]))]
-    needs = [pd.DataFrame({"v": bpe["v"], "need": "rg", "target": _rg_id(bpe["id"])}),
-             pd.DataFrame({"v": bpe["v"], "need": "vnet", "target": bpe["vnet_id"]})]
-    spe = ep[ep["storage"]].explode("related_vaults").rename(columns={"related_vaults": "v"})
-    spe = spe[spe["v"].isin(set(target["id"]))]
-    sz = fqv[fqv["storage_zone"] & fqv["linked"]].explode("linked_zone_ids")
-    sz = sz.merge(spe[["id", "v"]], left_on="pe_id", right_on="id")
-    needs.append(pd.DataFrame({"v": sz["v"], "need": "zone", "target": sz["linked_zone_ids"]}))
-    nd = pd.concat(needs, ignore_index=True).dropna(subset=["target"]).drop_duplicates()
-    nd = nd.merge(target[["id", "principal_id"]], left_on="v", right_on="id")[["v", "need", "target", "principal_id"]]
-    roles = F["roles"]
+    # what each vault's identity must be granted: (need, target id) pairs
+    needs: dict[str, set[tuple[str, str]]] = {}
+    for pid, vs, vnet in zip(ep["id"].tolist(), ep["vault_ids"].tolist(), ep["vnet_id"].tolist()):
+        for v in vs:  # backup PEs: their resource group and VNet
+            if v in principal:
+                rg = _RG_ID.match(pid)
+                want = needs.setdefault(v, set())
+                if rg:
+                    want.add(("rg", rg.group(1)))
+                if isinstance(vnet, str):
+                    want.add(("vnet", vnet))
+    # storage PEs: the blob/queue zones linked to their VNets
+    zones: dict[str, set[str]] = {}
+    for pid, storage, linked, lz in zip(fqv["pe_id"].tolist(), fqv["storage_zone"].tolist(),
+                                        fqv["linked"].tolist(), fqv["linked_zone_ids"].tolist()):
+        if storage and linked:
+            zones.setdefault(pid, set()).update(lz)
+    storage = ep["storage"].to_numpy(dtype=bool)
+    for pid, vs in zip(ep.loc[storage, "id"].tolist(), ep.loc[storage, "related_vaults"].tolist()):
+        for v in vs:
+            if v in principal and pid in zones:
+                needs.setdefault(v, set()).update(("zone", z) for z in zones[pid])
+    roles = records(t, "roles")
+    held: dict[str, list[tuple[str, str]]] = {}  # principal -> (role GUID, scope)
+    for pr, g, sc in zip(roles["principal_id"], roles["role_guid"], roles["scope"]):
+        held.setdefault(pr, []).append((g, sc))
     grants = custom_grants(F["role_defs"])
-    j = nd.merge(roles[["principal_id", "principal_type", "role_guid", "scope"]], on="principal_id")
-    ok = [covers(s, t) and (g in NEEDS[n][0] or n in grants.get(g, ()))
-          for s, t, g, n in zip(j["scope"].tolist(), j["target"].tolist(), j["role_guid"].tolist(), j["need"].tolist())]
-    met = j[pd.Series(ok, index=j.index, dtype=bool)][["v", "need", "target"]].drop_duplicates()
-    miss = nd.merge(met.assign(ok=True), on=["v", "need", "target"], how="left")
-    miss = miss[miss["ok"].isna()]
     kinds = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
-    miss = miss.assign(text=[f"{NEEDS[n][2]} on {kinds[n]} {t}" for n, t in zip(miss["need"], miss["target"])])
-    missing = _agg_tuple(miss, "v", "text").to_dict()
-    has_groups = roles["principal_type"].str.lower().eq("group").any()
+    missing = {}
+    for v, want in needs.items():
+        mine = held.get(principal[v], ())
+        texts = {f"{NEEDS[n][2]} on {kinds[n]} {t}" for n, t in want
+                 if not any(covers(sc, t) and (g in NEEDS[n][0] or n in grants.get(g, ())) for g, sc in mine)}
+        if texts:
+            missing[v] = tuple(sorted(texts))
+    has_groups = any(pt.lower() == "group" for pt in roles["principal_type"])
     note = " Role assignments to groups are not expanded." if has_groups else ""
     ids = vaults["id"].tolist()
     return [missing.get(i, ()) for i in ids], [note if missing.get(i) else "" for i in ids]
