@@ -198,46 +198,50 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     state = state[order]
     # a remediation where there is something to remediate (or to read again); none on Compliant/NotApplicable rows
     template = rule.remediation
-    remediation = [template.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=s)
-                   if st in _ACTIONABLE else ""
-                   for st, g, n, r, s in zip(state, ids["rg"], ids["name"], ids["rid"], ids["sub"])]
-    prefix = hashlib.sha256(f"{rule.id}|".encode())
+    remediation = [""] * len(state)
+    for i in np.flatnonzero((state == "NonCompliant") | (state == "Error") | (state == "Exempt")).tolist():
+        remediation[i] = template.format(resource_group=ids["rg"][i], resource_name=ids["name"][i],
+                                         resource_id=ids["rid"][i], subscription_id=ids["sub"][i])
+    sha256, prefix = hashlib.sha256, f"{rule.id}|".encode()
+    columns = ids["columns"]
     return pd.DataFrame({
-        "finding_id": [_digest(prefix, r) for r in ids["lower"]], "rule_id": rule.id, "title": rule.title,
-        "severity": rule.severity, "compliance_state": state, "subscription_id": ids["sub"],
-        "resource_group": ids["rg"], "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": ids["rid"],
-        "resource_name": ids["name"], "vault_id": ids["vault"], "message": msg[order], "remediation": remediation,
+        "finding_id": [sha256(prefix + r).hexdigest()[:24] for r in ids["key"]], "rule_id": rule.id,
+        "title": rule.title, "severity": rule.severity, "compliance_state": state,
+        "subscription_id": columns["sub"], "resource_group": columns["rg"],
+        "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": columns["rid"], "resource_name": columns["name"],
+        "vault_id": columns["vault"], "message": msg[order], "remediation": remediation,
         "exemption_category": "", "exemption_justification": "",
     })
 
 
-_ACTIONABLE = {"NonCompliant", "Error", "Exempt"}
+_RG_IN_ID = re.compile(r"/resourceGroups/([^/]+)", re.I)
 
 
-def _digest(prefix, lower_rid: str) -> str:
-    h = prefix.copy()
-    h.update(lower_rid.encode())
-    return h.hexdigest()[:24]
+def _text(v) -> str:
+    return "" if v is None or v != v else str(v)  # None or NaN: ""
 
 
 def _identity(m: Model, subject: str) -> dict:
-    """The identity columns of a view's rows, in output order (lower-cased id), computed once per view."""
+    """The identity columns of a view's rows, in output order (lower-cased id), computed once per view: as lists,
+    as ready-made text columns (shared by the findings of every rule on the view) and the ids' finding-id keys."""
     cache = m.__dict__.setdefault("_identity", {})
     if subject not in cache:
         view = m.view(subject)
-        rid = view["rid"].astype(str)
-        lower = rid.str.lower().tolist()
+        rid = [r if isinstance(r, str) else str(r) for r in view["rid"].tolist()]
+        lower = [r.lower() for r in rid]
         order = np.argsort(np.array(lower, dtype=object), kind="stable")
         take = order.tolist()
-        rg = rid.str.extract(r"/resourceGroups/([^/]+)", flags=2, expand=False).fillna("").tolist()
-        sub = view["sub"].fillna("").astype(str).tolist()
-        name = view["name"].fillna("").astype(str).tolist()
+        found = [_RG_IN_ID.search(r) for r in rid]
+        rg = [g.group(1) if g else "" for g in found]
+        sub = [_text(v) for v in view["sub"].tolist()]
+        name = [_text(v) for v in view["name"].tolist()]
         vault_rid = m.vault_rids()
         vault = (view["vault_id"] if "vault_id" in view else view["id"]).tolist()
         vault = [vault_rid.get(v, v) if isinstance(v, str) else "" for v in vault]
-        rid = rid.tolist()
-        cache[subject] = {"order": order, **{k: [v[i] for i in take] for k, v in (
-            ("rid", rid), ("lower", lower), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault))}}
+        ids = {k: [v[i] for i in take] for k, v in (
+            ("rid", rid), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault))}
+        cache[subject] = {"order": order, **ids, "key": [lower[i].encode() for i in take],
+                          "columns": {k: pd.array(v, dtype="str") for k, v in ids.items()}}
     return cache[subject]
 
 
