@@ -1036,7 +1036,9 @@ class _Enumerator:
 
         def hook(response) -> None:
             if response.http_response.status_code == 200:
-                box["doc"] = response.context.get("deserialized_data")
+                doc = box["doc"] = response.context.get("deserialized_data")
+                if isinstance(doc, dict):   # the SDK's model of the page: without the rows we already hold
+                    _skim(response.http_response, {k: v for k, v in doc.items() if k != "data"} | {"data": []})
 
         what = f"Resource Graph query {query!r}"
         try:
