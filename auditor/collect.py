@@ -694,6 +694,15 @@ class _Queue:
         return None
 
 
+class _Page:
+    """Rows of a Resource Graph query's page, on their way from a worker thread to the scheduling thread."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list):
+        self.rows = rows
+
+
 @dataclass(frozen=True)
 class _Task:
     c: Collector
@@ -759,12 +768,12 @@ class _Enumerator:
             return cl
 
     # -- one call ---------------------------------------------------------------------------------------------
-    def run(self, task: _Task) -> tuple[list, dict | None]:
+    def run(self, task: _Task, pages_to: queue.SimpleQueue | None = None) -> tuple[list, dict | None]:
         from azure.core.exceptions import AzureError, DecodeError, HttpResponseError
 
         c, objs, bad = task.c, [], []
         if c.level == "graph":
-            return self._run_graph(task)
+            return self._run_graph(task, pages_to)
         pages = [0]
 
         def hook(response) -> None:
@@ -872,9 +881,13 @@ class _Enumerator:
                 except queue.Empty:
                     continue   # a budget may have refilled
                 while True:
-                    running -= 1
-                    inflight[_task_key(t)] -= 1
-                    self.accept(t, *result)
+                    if isinstance(result, _Page):   # a part of a call's answer, the call goes on
+                        self._cur_depth = self._depth.get((t.c.name, t.subject.lower()), 0) + 1
+                        self._graph_rows(t, result.rows)
+                    else:
+                        running -= 1
+                        inflight[_task_key(t)] -= 1
+                        self.accept(t, *result)
                     try:
                         t, result = done.get_nowait()
                     except queue.Empty:
@@ -882,7 +895,7 @@ class _Enumerator:
 
     def _run_to(self, done: queue.SimpleQueue, t: _Task) -> None:
         try:
-            result = self.run(t)
+            result = self.run(t, done)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the scheduling thread
             result = exc
         done.put((t, result))
@@ -1026,7 +1039,10 @@ class _Enumerator:
                     self._pending[sub.lower()] += 1
                 self.calls_total += 1
 
-    def _run_graph(self, task: _Task) -> tuple[list, dict | None]:
+    def _run_graph(self, task: _Task, pages_to: queue.SimpleQueue | None = None) -> tuple[list, dict | None]:
+        """A query, page after page. With ``pages_to``, each page's rows go there as they come (as a
+        :class:`_Page`, accepted by the scheduling thread at once) rather than into the result: memory holds a page,
+        not the query's answer. A failure after some pages still makes the query's error records."""
         from azure.core.exceptions import AzureError, DecodeError, HttpResponseError
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
@@ -1051,8 +1067,13 @@ class _Enumerator:
                 doc = box.pop("doc", None)
                 if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
                     raise ValueError("the answer has no 'data' list")
-                rows.extend(_from_graph(r) for r in doc["data"])
                 token = doc.get("$skipToken")
+                page = [_from_graph(r) for r in doc["data"]]
+                del doc
+                if pages_to is not None:
+                    pages_to.put((task, _Page(page)))
+                else:
+                    rows.extend(page)
                 if not token:
                     break
         except ClientAuthenticationError:
@@ -1071,27 +1092,16 @@ class _Enumerator:
         return rows, None
 
     def _accept_graph(self, t: _Task, rows: list, err: dict | None) -> None:
-        """Rows per subscription, through the follow-ups of the ARM collector the query stands in for; a failed
-        query is an error record for each subscription of its batch."""
+        """The end of a query (its rows, unless its pages came one by one); a failed query is an error record for
+        each subscription of its batch (pages already read stay: the records make what rests on them Error)."""
         self.calls_done += 1
         subs = [s.lower() for s in self._batches[t.subject]]
-        name = t.c.kwargs["as"]
         if err:
             for sub in subs:
                 self.errors.append({**err, "scope": f"/subscriptions/{sub}"})
                 self._errs[sub] += 1
         else:
-            by_sub: dict[str, list] = {}
-            for r in rows:
-                rid = _get(r, "id")
-                by_sub.setdefault(_sub_of(rid) if isinstance(rid, str) else "", []).append(r)
-            for sub, objs in by_sub.items():
-                st = _Task(COLLECTORS[name], sub, sub, sub)
-                if name != "private_dns_zones":   # records and links come from Resource Graph too
-                    objs = self.follow(st, objs)
-                objs = [o for o in objs if self._new(o)]
-                self.resources.extend(objs)
-                self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
+            self._graph_rows(t, rows)
         for sub in subs:
             self._pending[sub] -= 1
             self._report(sub)
@@ -1099,6 +1109,21 @@ class _Enumerator:
                 self._release(sub)
         if self.progress is not None:
             self.progress.call_done(self.calls_done, self.calls_total)
+
+    def _graph_rows(self, t: _Task, rows: list) -> None:
+        """Rows of a query, per subscription, through the follow-ups of the ARM collector it stands in for."""
+        name = t.c.kwargs["as"]
+        by_sub: dict[str, list] = {}
+        for r in rows:
+            rid = _get(r, "id")
+            by_sub.setdefault(_sub_of(rid) if isinstance(rid, str) else "", []).append(r)
+        for sub, objs in by_sub.items():
+            st = _Task(COLLECTORS[name], sub, sub, sub)
+            if name != "private_dns_zones":   # records and links come from Resource Graph too
+                objs = self.follow(st, objs)
+            objs = [o for o in objs if self._new(o)]
+            self.resources.extend(objs)
+            self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
 
     def _release(self, sub: str) -> None:
         """Drop a finished subscription's SDK clients (a management client weighs about a megabyte: keeping one per

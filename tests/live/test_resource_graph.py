@@ -161,3 +161,26 @@ def test_cli_source_resource_graph_equals_offline(emulator, graph, az_dir, tmp_p
     assert rows("live") == rows("offline")
     assert any(r["method"] == "POST" for r in emulator.requests)
     assert {r["method"] for r in emulator.requests} == {"GET", "POST"}
+
+
+def test_a_query_that_fails_after_some_pages_is_still_an_error(emulator, graph, run, monkeypatch):
+    """Pages are taken as they come; a query that fails on a later page still makes its error records, so that
+    nothing resting on what it would have returned is judged: every row either equals the offline truth or is
+    Error, and the failed types' rows in those subscriptions are Error."""
+    s = synth.large(16, seed=13, subs=4)
+    emulator.set_estate(s.objects)
+    monkeypatch.setitem(collect.GRAPH, "top", 3)
+    emulator.faults.append(Fault(status=403, prefix=GRAPH, every=4))   # the 4th, 8th, ... query page
+    rg = run(None, source="resource-graph", workers=1)
+    posts = [json.loads(r["body"]) for r in emulator.requests if r["method"] == "POST"]
+    failed = {r["status"] for r in emulator.requests if r["method"] == "POST"}
+    assert 403 in failed and any(p["options"].get("$skipToken") for p in posts)
+    assert rg["errors"] and {e["status"] for e in rg["errors"]} == {403}
+    # some query failed after pages that were kept
+    kept_before_failure = [p for p in posts if p["options"].get("$skipToken")]
+    assert kept_before_failure
+    got = {(r, i): st for r, i, st in findings(rg["resources"], rg["errors"], rg["collected_types"])}
+    truth = {(r, i): st for r, i, st in findings(s.objects)}
+    assert got.keys() <= truth.keys()
+    assert [k for k, st in got.items() if st != "Error" and st != truth[k]] == []
+    assert any(st == "Error" for st in got.values())
