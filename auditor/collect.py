@@ -734,7 +734,8 @@ class _Enumerator:
         self._seen: set[tuple[str, str]] = set()
         self._ids: set[str] = set()
         self._queue = _Queue()
-        self._pending: Counter = Counter()
+        self._pending: Counter = Counter()              # progress group -> calls queued or running
+        self._open: Counter = Counter()                 # client subscription -> ARM calls queued or running
         self._counts: dict[str, Counter] = {}
         self._errs: Counter = Counter()
         self._started: dict[str, float] = {}
@@ -853,6 +854,7 @@ class _Enumerator:
         self._depth[key] = self._cur_depth
         self._queue.put(task)
         self._pending[group] += 1
+        self._open[task.client_sub.lower()] += 1
         self.calls_total += 1
 
     def drain(self) -> None:
@@ -921,8 +923,9 @@ class _Enumerator:
             counts[t.c.type] += len(objs)
             _LOG.debug("%s %s: %d object(s)", t.c.name, t.subject, len(objs))
         self._pending[t.group] -= 1
-        if self._pending[t.group] == 0:
-            self._release(t.group)
+        self._open[t.client_sub.lower()] -= 1
+        if self._open[t.client_sub.lower()] == 0:   # its clients are not needed until a follow-up needs them
+            self._release(t.client_sub.lower())
         if self.progress is not None:
             self.progress.call_done(self.calls_done, self.calls_total)
             if self._pending[t.group] == 0 and t.group in self.in_scope and t.group not in self.reported:
