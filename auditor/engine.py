@@ -229,8 +229,8 @@ def _identity(m: Model, subject: str) -> dict:
         view = m.view(subject)
         rid = [r if isinstance(r, str) else str(r) for r in view["rid"].tolist()]
         lower = [r.lower() for r in rid]
-        order = np.argsort(np.array(lower, dtype=object), kind="stable")
-        take = order.tolist()
+        take = sorted(range(len(lower)), key=lower.__getitem__)  # stable
+        order = np.array(take, dtype=np.intp)
         found = [_RG_IN_ID.search(r) for r in rid]
         rg = [g.group(1) if g else "" for g in found]
         sub = [_text(v) for v in view["sub"].tolist()]

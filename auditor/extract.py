@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Callable
 
 from . import ingest as I
-from .ingest import Malformed, _d, _l, _props, _ref, _s, _strs, id_parts, parent_id, vnet_of
+from .ingest import Malformed, _d, _l, _ls, _props, _ref, _s, id_parts, parent_id, vnet_of
 
 import re
 
@@ -61,7 +61,11 @@ def _fields(obj: dict, key: str, field: str) -> list[str]:
     for item in _l(obj, key):
         if not isinstance(item, dict):
             raise Malformed(f"{key} holds a non-object")
-        v = _s(item, field, f"{key}[].{field}")
+        v = item.get(field)  # _s(item, field, f"{key}[].{field}"), without building the label each time
+        if v is None:
+            continue
+        if not isinstance(v, str):
+            raise Malformed(f"{key}[].{field} is {type(v).__name__}, expected a string")
         if v:
             out.append(v)
     return out
@@ -79,7 +83,7 @@ def _conn_state(p: dict) -> str | None:
 
 
 def _groups(p: dict) -> list[str]:
-    return [g.lower() for g in _strs(_l(p, "groupIds"), "groupIds")]
+    return [g.lower() for g in _ls(p, "groupIds", "groupIds")]
 
 
 def vault(t: Tables, raw: I.RawObject) -> None:
@@ -140,7 +144,7 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
         if not isinstance(cfg, dict):
             raise Malformed("customDnsConfigs holds a non-object")
         fqdn = _s(cfg, "fqdn", "customDnsConfigs[].fqdn")
-        ips = _strs(_l(cfg, "ipAddresses"), "customDnsConfigs[].ipAddresses")
+        ips = _ls(cfg, "ipAddresses", "customDnsConfigs[].ipAddresses")
         if fqdn:
             for ip in ips or [None]:
                 pe_fqdns.append((rid, fqdn, ip))  # pe_id, fqdn, ip
@@ -165,21 +169,21 @@ def nic(t: Tables, raw: I.RawObject) -> None:
     ipconfigs, fqdns = t.nic_ipconfigs, t.nic_fqdns
     for ipc in _l(p, "ipConfigurations"):
         ip = _props(ipc, "ipConfigurations[]")
-        ipc_id = ipc.get("id") if isinstance(ipc.get("id"), str) else None
-        if not ipc_id:
+        ipc_id = ipc.get("id")
+        if not (ipc_id and isinstance(ipc_id, str)):
             ipc_id = f"{rid}/ipconfigurations/{_s(ipc, 'name') or len(ipconfigs)}"
         addr = _s(ip, "privateIPAddress")
         version = (_s(ip, "privateIPAddressVersion") or "IPv4").lower()
         # ipc_id, nic_id, subnet_id, ip, ipv4
         ipconfigs.append((ipc_id.lower(), rid, _ref(ip, "subnet"), addr, version == "ipv4"))
         plc = _d(ip, "privateLinkConnectionProperties")
-        for fqdn in _strs(_l(plc, "fqdns"), "privateLinkConnectionProperties.fqdns"):
+        for fqdn in _ls(plc, "fqdns", "privateLinkConnectionProperties.fqdns"):
             fqdns.append((rid, fqdn, addr))  # nic_id, fqdn, ip
 
 
 def _prefixes(p: dict) -> tuple[str, ...]:
     one = _s(p, "addressPrefix")
-    many = _strs(_l(p, "addressPrefixes"), "addressPrefixes")
+    many = _ls(p, "addressPrefixes", "addressPrefixes")
     return tuple(dict.fromkeys(([one] if one else []) + many))
 
 
@@ -192,7 +196,7 @@ def _subnet(t: Tables, obj: dict, rid: str, vnet_id: str) -> None:
 def vnet(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
     p = _props(o, "virtual network")
-    dns = _strs(_l(_d(p, "dhcpOptions"), "dnsServers"), "dhcpOptions.dnsServers")
+    dns = _ls(_d(p, "dhcpOptions"), "dnsServers", "dhcpOptions.dnsServers")
     sub, rg, _ = id_parts(rid)
     t.vnets.append((rid, o.get("id"), _name(o, rid), sub, rg, tuple(dns)))  # id, rid, name, sub, rg, dns_servers
     for s in _l(p, "subnets"):
@@ -243,8 +247,8 @@ def role_definition(t: Tables, raw: I.RawObject) -> None:
     for block in _l(p, "permissions"):
         if not isinstance(block, dict):
             raise Malformed("permissions holds a non-object")
-        perms.append((tuple(a.lower() for a in _strs(_l(block, "actions"), "permissions[].actions")),
-                      tuple(a.lower() for a in _strs(_l(block, "notActions"), "permissions[].notActions"))))
+        perms.append((tuple(a.lower() for a in _ls(block, "actions", "permissions[].actions")),
+                      tuple(a.lower() for a in _ls(block, "notActions", "permissions[].notActions"))))
     name = raw.obj.get("name")
     guid = name if isinstance(name, str) and I._GUID.match(name) else raw.id.rsplit("/", 1)[-1]
     t.role_defs.append((guid.lower(), tuple(perms), _s(p, "roleType") or ""))  # guid, perms, role_type
@@ -334,7 +338,7 @@ def extract(ing: I.Ingested) -> tuple[Tables, dict[str, set[str]]]:
         if step is None:
             continue
         fn, lists = step
-        marks = [len(x) for x in lists]
+        marks = [*map(len, lists)]
         try:
             fn(t, raw)
         except (Malformed, AttributeError, TypeError, ValueError) as exc:

@@ -100,10 +100,10 @@ def vnet_of(subnet_id: str | None) -> str | None:
 def id_parts(rid: str) -> tuple[str, str, str]:
     """(subscription id, resource group, last name) of an ARM id, lower-cased except the name."""
     parts = rid.split("/")
-    low = [p.lower() for p in parts]
-    sub = low[2] if len(low) > 2 and low[1] == "subscriptions" else ""
-    rg = low[4] if len(low) > 4 and low[3] == "resourcegroups" else ""
-    return sub, rg, parts[-1] if parts else ""
+    n = len(parts)
+    sub = parts[2].lower() if n > 2 and parts[1].lower() == "subscriptions" else ""
+    rg = parts[4].lower() if n > 4 and parts[3].lower() == "resourcegroups" else ""
+    return sub, rg, parts[-1]
 
 
 # ---------------------------------------------------------------- field access with shape checks
@@ -151,8 +151,10 @@ def _ref(obj: dict, key: str) -> str | None:
     if v is None or isinstance(v, str):
         return v.lower() if v else None
     if isinstance(v, dict):
-        rid = _s(v, "id", f"{key}.id")
-        return rid.lower() if rid else None
+        rid = v.get("id")  # _s(v, "id", f"{key}.id"), without building the label unless it is needed
+        if rid is None or isinstance(rid, str):
+            return rid.lower() if rid else None
+        raise Malformed(f"{key}.id is {type(rid).__name__}, expected a string")
     raise Malformed(f"{key} is {type(v).__name__}, expected a reference")
 
 
@@ -161,6 +163,19 @@ def _strs(values: list, what: str) -> list[str]:
         if not isinstance(v, str):
             raise Malformed(f"{what} holds {type(v).__name__}, expected strings")
     return values
+
+
+def _ls(obj: dict, key: str, what: str) -> list[str]:
+    """``_strs(_l(obj, key), what)`` in one call: the list of strings ``obj[key]`` ([] when absent)."""
+    v = obj.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise Malformed(f"{key} is {type(v).__name__}, expected a list")
+    for x in v:
+        if not isinstance(x, str):
+            raise Malformed(f"{what} holds {type(x).__name__}, expected strings")
+    return v
 
 
 # ---------------------------------------------------------------- reading files

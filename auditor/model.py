@@ -55,12 +55,15 @@ def frame(t: Tables, name: str) -> pd.DataFrame:
 def records(t: Tables, name: str) -> dict[str, list]:
     """One entity's records as plain column lists, one record per id for the entities in ``UNIQUE``."""
     cols = t.columns(name)
-    key = UNIQUE.get(name)
-    if key is None:
-        return cols
+    return _first_of_each(cols, (UNIQUE[name],)) if name in UNIQUE else cols
+
+
+def _first_of_each(cols: dict[str, list], key: tuple[str, ...]) -> dict[str, list]:
+    """The rows of the first occurrence of each value of the ``key`` columns (``drop_duplicates(key)``)."""
     seen: set = set()
-    keep = [i for i, k in enumerate(cols[key]) if not (k in seen or seen.add(k))]
-    if len(keep) == len(cols[key]):
+    keys = cols[key[0]] if len(key) == 1 else zip(*(cols[k] for k in key))
+    keep = [i for i, k in enumerate(keys) if not (k in seen or seen.add(k))]
+    if len(keep) == len(next(iter(cols.values()))):
         return cols
     return {c: [v[i] for i in keep] for c, v in cols.items()}
 
@@ -137,11 +140,9 @@ def _holding(view: pd.DataFrame, endpoints: pd.DataFrame, where: str, vaults: st
         acc = held.get(key)
         if acc is None:
             held[key] = acc = (set(), set(), set())
-        acc[0].update(v for v in vs if not _isna(v))
-        if not _isna(name):
-            acc[1].add(name)
-        if not _isna(pid):
-            acc[2].add(pid)
+        acc[0].update(vs)  # vault id tuples hold no nulls; endpoint names and ids are never null
+        acc[1].add(name)
+        acc[2].add(pid)
     rows = [held.get(i) for i in view["id"].tolist()]
     for j, col in enumerate(("vault_ids", "pe_names", "pe_ids")):
         view[col] = _objects([tuple(sorted(a[j])) if a else () for a in rows], view.index)
@@ -220,12 +221,17 @@ def custom_grants(role_defs: pd.DataFrame) -> dict[str, set[str]]:
     return out
 
 
+_PRIVATELINK_LABEL = re.compile(r"\.privatelink(?=\.|\Z)")  # the first "privatelink" label after the first
+
+
 def _split_one(fqdn: str) -> tuple[str, str]:
-    labels = fqdn.split(".")
-    if "privatelink" in labels[1:]:
-        i = labels.index("privatelink", 1)
-        return ".".join(labels[i:]), ".".join(labels[:i])
-    return "privatelink." + ".".join(labels[1:]), labels[0]
+    """(zone name, record name): the suffix from the first ``privatelink`` label after the first label, else
+    ``privatelink.`` and all labels but the first."""
+    m = _PRIVATELINK_LABEL.search(fqdn)
+    if m:
+        return fqdn[m.start() + 1:], fqdn[:m.start()]
+    first, _, rest = fqdn.partition(".")
+    return "privatelink." + rest, first
 
 
 def split_fqdn(fqdns: pd.Series) -> pd.DataFrame:
@@ -236,9 +242,20 @@ def split_fqdn(fqdns: pd.Series) -> pd.DataFrame:
                         dtype=object)
 
 
+# a.b.c.d/n as ipaddress reads it (octets 0-255 without leading zeros, n 0-32): its size without asking ipaddress
+_IPV4_CIDR = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                        r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])")
+_STORAGE_INFIX = re.compile(r"_(?:ecs|prot)", re.I)
+
+
 def _ipv4_capacity(prefixes: tuple) -> int | None:
     total, seen = 0, False
     for p in prefixes:
+        m = _IPV4_CIDR.fullmatch(p) if isinstance(p, str) else None
+        if m:
+            seen = True
+            total += max(2 ** (32 - int(m.group(1))) - 5, 0)
+            continue
         try:
             net = ipaddress.ip_network(p, strict=False)
         except ValueError:
@@ -278,7 +295,9 @@ class Model:
 def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: list[dict]) -> Model:
     F = Frames(t)
     present = set(present)
-    conns = F["conns"].drop_duplicates(["vault_id", "pe_id", "side", "groups"])
+    # a connection seen from both sides stays two rows (vault side, PE side); the same one twice is one
+    conns = _first_of_each(t.columns("conns"), ("vault_id", "pe_id", "side", "groups"))
+    conns = pd.DataFrame(conns) if t.conns else F["conns"]
     pes = F["pes"]
 
     # ---------------------------------------------------------------- connections, backup and storage PEs
@@ -303,8 +322,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     lname = cand["name"].str.lower()
     cand = cand[lname.str.endswith("_blob") | lname.str.endswith("_queue")]
     rows = [(pid, sub, rg, name[:m.start()].lower(), name[m.start():])
-            for pid, name, sub, rg in zip(cand["id"], cand["name"], cand["sub"], cand["rg"])
-            for m in re.finditer(r"_(?:ecs|prot)", name, re.I) if m.start() > 0]
+            for pid, name, sub, rg in zip(*(cand[c].tolist() for c in ("id", "name", "sub", "rg")))
+            for m in _STORAGE_INFIX.finditer(name) if m.start() > 0]
     storage_pairs = pd.DataFrame(rows, columns=["id", "sub", "rg", "base", "suffix"]).merge(
         bpe.assign(base=bpe["name"].str.lower())[["id", "sub", "rg", "base", "vault_ids"]].rename(
             columns={"id": "backup_pe_id"}), on=["sub", "rg", "base"])
@@ -313,7 +332,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["storage"] = ep["backup_pe_id"].notna()
     st_vaults = storage_pairs.set_index("id")["vault_ids"]
     st_vaults = st_vaults.to_dict()
-    ep["related_vaults"] = [v if v else st_vaults.get(i, ()) for i, v in zip(ep["id"], ep["vault_ids"])]
+    ep["related_vaults"] = [v if v else st_vaults.get(i, ()) for i, v in zip(ep["id"].tolist(), ep["vault_ids"].tolist())]
     ep["vault_id"] = ep["related_vaults"].map(lambda v: v[0] if v else None)
 
     # ---------------------------------------------------------------- FQDNs, zones, records, links
@@ -396,7 +415,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         ips = ips if len(ips) < 2 else tuple(sorted(set(ips)))
         record_ips.append(ips)
         record_zones.append(zones)
-        ip_match.append(any(ip in exp for ip in ips))
+        ip_match.append(ips[0] in exp if len(ips) == 1 else not set(ips).isdisjoint(exp))
     fqv["record_ips"] = record_ips
     fqv["record_zone_ids"] = record_zones
     fqv["has_record"] = np.array([len(r) > 0 for r in record_ips], dtype=bool)
@@ -422,11 +441,10 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         if acc is None:  # n, missing, stale, unlinked, storage FQDN, zone ids, absent zones
             per_pe[pid] = acc = [0, set(), set(), set(), False, set(), set()]
         acc[0] += 1
-        exp_txt = ", ".join(exp) or "no IP"
         if not has:
-            acc[1].add(f"{f} (expected {exp_txt}; zone {zn})")
+            acc[1].add(f"{f} (expected {', '.join(exp) or 'no IP'}; zone {zn})")
         if stale:
-            acc[2].add(f"{f} -> {', '.join(rips)} (expected {exp_txt})")
+            acc[2].add(f"{f} -> {', '.join(rips)} (expected {', '.join(exp) or 'no IP'})")
         if not linked_:
             acc[3].add(f"{f} (zone {zn})")
         acc[4] = acc[4] or storage
@@ -469,22 +487,24 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vaults = pd.concat([vaults, pd.DataFrame({"id": stub_vaults, "malformed": True, "in_input": False})],
                        ignore_index=True)
     vaults = _identify(vaults)
-    allc = conns.drop_duplicates(["vault_id", "pe_id", "secondary"])
-    vb = bconn.drop_duplicates(["vault_id", "pe_id"])
-    vaults["n_backup"] = vaults["id"].map(vb.groupby("vault_id").size()).fillna(0).astype(int)
-    vaults["uses_pe"] = vaults["n_backup"] > 0
-    vaults["n_any_conn"] = vaults["id"].map(allc.drop_duplicates(["vault_id", "pe_id"]).groupby("vault_id").size()
-                                            ).fillna(0).astype(int)
-    vaults["n_primary"] = vaults["id"].map(allc[~allc["secondary"].astype(bool)].groupby("vault_id")["pe_id"].nunique()
-                                           ).fillna(0).astype(int)
-    vaults["n_secondary"] = vaults["id"].map(allc[allc["secondary"].astype(bool)].groupby("vault_id")["pe_id"].nunique()
-                                             ).fillna(0).astype(int)
+    # distinct endpoints per vault: backup ones, any, primary (not AzureBackup_secondary) and secondary ones
+    pe_sets: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    backup_pes, any_pes, primary_pes, secondary_pes = pe_sets
+    for v, pe, backup, secondary in zip(*(conns[c].tolist() for c in ("vault_id", "pe_id", "backup", "secondary"))):
+        any_pes.setdefault(v, set()).add(pe)
+        (secondary_pes if secondary else primary_pes).setdefault(v, set()).add(pe)
+        if backup:
+            backup_pes.setdefault(v, set()).add(pe)
+    vault_ids = vaults["id"].tolist()
+    for c, pes_of in zip(("n_backup", "n_any_conn", "n_primary", "n_secondary"), pe_sets):
+        vaults[c] = np.array([len(pes_of.get(i, ())) for i in vault_ids], dtype=np.int64)
+    vaults.insert(vaults.columns.get_loc("n_backup") + 1, "uses_pe", vaults["n_backup"] > 0)
     # approved AzureBackup_secondary: the vault side's word where it has one, else the PE side's
     sec_state = sec.dropna(subset=["status"]).sort_values("side", key=lambda s: s.map({"vault": 0, "pe": 1}))
     sec_state = sec_state.drop_duplicates(["vault_id", "pe_id"])
     approved_sec = set(sec_state.loc[sec_state["status"] == "approved", "vault_id"])
     vaults["secondary_approved"] = vaults["id"].isin(approved_sec)
-    vaults["experience"] = ["v2" if i in v2 else "v1" if i in v1 else "undetermined" for i in vaults["id"]]
+    vaults["experience"] = ["v2" if i in v2 else "v1" if i in v1 else "undetermined" for i in vaults["id"].tolist()]
     it = vaults["identity_type"].fillna("").str.lower().str.replace(" ", "")
     vaults["system_identity"] = it.str.split(",").map(lambda parts: "systemassigned" in parts)
     sc = F["storage_configs"].dropna(subset=["crr_flag"])
@@ -499,7 +519,6 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     # related ids of each vault: its PEs (both kinds), their NICs, VNets and zones
     vconn_pes = _grouped(conns["vault_id"].tolist(), conns["pe_id"].tolist())
-    vault_ids = vaults["id"].tolist()
     vaults["conn_pes"] = _objects([vconn_pes.get(i, ()) for i in vault_ids], vaults.index)
     # zones a vault's verdicts rest on: IAM-001 (c) reads the blob/queue zones linked to its storage endpoints'
     # VNets (and, where none is linked, rests on no zone of that name being linked anywhere)
@@ -531,12 +550,13 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                       "fq_absent")))]
     ep["vnet_known_anywhere"] = I.VNET in present
     ep["vault_sub"] = _sub_of(ep["vault_id"].fillna(""))
-    ep["foreign_zones"] = [tuple(z for z in zs if _zone_sub(z) != vs) for zs, vs in zip(ep["zg_zone_ids"], ep["vault_sub"])]
+    ep["foreign_zones"] = [tuple(z for z in zs if _zone_sub(z) != vs)
+                           for zs, vs in zip(ep["zg_zone_ids"].tolist(), ep["vault_sub"].tolist())]
     for c in ("res_bad", "res_ok", "res_unreachable"):
         ep[c] = [()] * len(ep)
     exp_map = vaults.set_index("id")["experience"]
     ep["experience"] = ep["vault_id"].map(exp_map).astype(object).fillna("undetermined")
-    ep["v2"] = [any(v in v2 for v in vs) for vs in ep["related_vaults"]]
+    ep["v2"] = [not v2.isdisjoint(vs) for vs in ep["related_vaults"].tolist()]
 
     # ---------------------------------------------------------------- subnets view
     subnets = F["subnets"]
@@ -658,16 +678,18 @@ def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, t: Tables, F
             if v in principal and pid in zones:
                 needs.setdefault(v, set()).update(("zone", z) for z in zones[pid])
     roles = records(t, "roles")
-    held: dict[str, list[tuple[str, str]]] = {}  # principal -> (role GUID, scope)
-    for pr, g, sc in zip(roles["principal_id"], roles["role_guid"], roles["scope"]):
-        held.setdefault(pr, []).append((g, sc))
     grants = custom_grants(F["role_defs"])
+    granting: dict[tuple[str, str], list[str]] = {}  # (principal, need) -> scopes of its roles that meet the need
+    for pr, g, sc in zip(roles["principal_id"], roles["role_guid"], roles["scope"]):
+        for n, (builtin, _, _) in NEEDS.items():
+            if g in builtin or n in grants.get(g, ()):
+                granting.setdefault((pr, n), []).append(sc)
     kinds = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
     missing = {}
     for v, want in needs.items():
-        mine = held.get(principal[v], ())
-        texts = {f"{NEEDS[n][2]} on {kinds[n]} {t}" for n, t in want
-                 if not any(covers(sc, t) and (g in NEEDS[n][0] or n in grants.get(g, ())) for g, sc in mine)}
+        pr = principal[v]
+        texts = {f"{NEEDS[n][2]} on {kinds[n]} {target}" for n, target in want
+                 if not any(covers(sc, target) for sc in granting.get((pr, n), ()))}
         if texts:
             missing[v] = tuple(sorted(texts))
     has_groups = any(pt.lower() == "group" for pt in roles["principal_type"])

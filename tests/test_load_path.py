@@ -101,3 +101,52 @@ def test_records_keep_the_first_of_each_id():
     assert cols["id"] == ["a", "b"] and cols["zone_id"] == ["z", "z"] and cols["ips"] == [("1",), ()]
     assert records(t, "pe_fqdns") == {"pe_id": [], "fqdn": [], "ip": []}
     assert pd.DataFrame(records(t, "records")).shape == (2, 5)
+
+
+def _capacity_by_ipaddress(prefixes: tuple) -> int | None:
+    import ipaddress
+    total, seen = 0, False
+    for p in prefixes:
+        try:
+            net = ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            continue
+        if net.version == 4:
+            seen = True
+            total += max(net.num_addresses - 5, 0)
+    return total if seen else None
+
+
+def test_subnet_capacity_reads_prefixes_as_ipaddress_does():
+    import random
+    from auditor.model import _ipv4_capacity
+    rnd = random.Random(5)
+    odd = ["10.0.0.0/24", "10.0.0.0/0", "10.0.0.0/32", "10.0.0.0/33", "10.0.0.0/024", "010.0.0.0/24", "10.0.0.256/8",
+           "10.0.0.0", "10.0.0.0/255.255.255.0", "10.0.0.0/", "/24", "10.0.0/24", "fd00::/64", "::/0", " 10.0.0.0/24",
+           "10.0.0.0/24 ", "10.0.0.0/2\u0664", "\u06610.0.0.0/24", "10.0.0.0/+24", "10.0.0.0/24\n", "1.2.3.4/31", ""]
+    for _ in range(3000):
+        parts = [str(rnd.choice([0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255, 256, 300])) for _ in range(4)]
+        if rnd.random() < 0.1:
+            parts[rnd.randrange(4)] = "0" + parts[0]
+        odd.append(".".join(parts) + "/" + str(rnd.choice([0, 1, 8, 9, 10, 19, 20, 29, 30, 32, 33, 40])))
+    for p in odd:
+        assert _ipv4_capacity((p,)) == _capacity_by_ipaddress((p,)), p
+    assert _ipv4_capacity(tuple(odd)) == _capacity_by_ipaddress(tuple(odd))
+
+
+def _split_by_labels(fqdn: str) -> tuple[str, str]:
+    labels = fqdn.split(".")
+    if "privatelink" in labels[1:]:
+        i = labels.index("privatelink", 1)
+        return ".".join(labels[i:]), ".".join(labels[:i])
+    return "privatelink." + ".".join(labels[1:]), labels[0]
+
+
+def test_fqdn_split_follows_the_labels():
+    from auditor.model import _split_one
+    names = ["a.privatelink.blob.core.windows.net", "a.blob.core.windows.net", "privatelink.a.b", "a.privatelink",
+             "a.privatelinkx.privatelink.b", "a.xprivatelink.b", "a..privatelink.b", "a.b.privatelink.privatelink.c",
+             "privatelink", "a", "", ".", "a.", ".privatelink", "x.privatelink\n.y", "x.privatelink.", "x.PRIVATELINK.y",
+             "6bf46c69-ab-pod01-fc1.privatelink.we.backup.windowsazure.com", "sa.privatelink.queue.core.windows.net"]
+    for n in names:
+        assert _split_one(n) == _split_by_labels(n), n
