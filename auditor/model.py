@@ -370,19 +370,11 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     expected = [tuple(ips) if len(ips) < 2 else tuple(sorted(set(ips))) for ips in exp_acc.values()]
     fqv = pd.DataFrame({"k": keys, "pe_id": fq_pe, "fqdn": fqdns} if keys else
                        {c: pd.Series(dtype=object) for c in ("k", "pe_id", "fqdn")})
-    fqv["expected"] = expected
-    split = [_split_one(f) for f in fqdns]
-    zone_names = [z for z, _ in split]
-    rec_names = [r for _, r in split]
-    fqv["zone_name"] = pd.Series(zone_names, dtype=object)
-    fqv["rec_name"] = pd.Series(rec_names, dtype=object)
-    fqv["vnet_id"] = fqv["pe_id"].map(dict(zip(ep["id"].tolist(), ep["vnet_id"].tolist())))
+    vnet_id = fqv["pe_id"].map(dict(zip(ep["id"].tolist(), ep["vnet_id"].tolist())))
+    # zones linked to each VNet, by zone name
     lk = records(t, "links")
     linked = _grouped([z + "|" + v if isinstance(v, str) else None for z, v in zip(lk["zone_name"], lk["vnet_id"])],
                       lk["zone_id"])
-    linked_ids = [linked.get(f"{z}|{v}", ()) for z, v in zip(zone_names, fqv["vnet_id"].tolist())]
-    fqv["linked_zone_ids"] = linked_ids
-    fqv["linked"] = np.array([len(z) > 0 for z in linked_ids], dtype=bool)
     # A record sets with addresses: by (zone id, name) for FQDNs whose VNet has the zone linked, else by
     # (zone name, name) for any zone of that name
     rec = records(t, "records")
@@ -393,8 +385,15 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
             prev = by_zone.get((zid, rel))
             by_zone[zid, rel] = ips if prev is None else prev + ips
     by_name: dict[tuple, tuple] | None = None  # built on first need
-    record_ips, record_zones, ip_match = [], [], []
-    for lz, zn, rn, exp in zip(linked_ids, zone_names, rec_names, expected):
+
+    # one pass over the FQDNs: zone and record name, linked zones, the record and its addresses; and per endpoint
+    # the evidence texts and the zones its verdicts rest on
+    zone_names, rec_names, linked_ids, record_ips, record_zones = [], [], [], [], []
+    has_record, is_linked, ip_match, stale, storage_zone = [], [], [], [], []
+    per_pe: dict[str, list] = {}  # n, missing, stale, unlinked, storage FQDN, zone ids, absent zones
+    for pid, f, exp, vnet in zip(fq_pe, fqdns, expected, vnet_id.tolist()):
+        zn, rn = _split_one(f)
+        lz = linked.get(f"{zn}|{vnet}", ())
         if len(lz) == 1:
             ips = by_zone.get((lz[0], rn), ())
             zones = lz if ips else ()
@@ -413,15 +412,45 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                 by_name = {key: (tuple(sorted(zs)), tuple(r)) for key, (zs, r) in named.items()}
             zones, ips = by_name.get((zn, rn), ((), ()))
         ips = ips if len(ips) < 2 else tuple(sorted(set(ips)))
+        has, link = len(ips) > 0, len(lz) > 0
+        match = ips[0] in exp if len(ips) == 1 else not set(ips).isdisjoint(exp)
+        old = has and not match
+        storage = zn.startswith(("privatelink.blob.", "privatelink.queue."))
+        zone_names.append(zn)
+        rec_names.append(rn)
+        linked_ids.append(lz)
         record_ips.append(ips)
         record_zones.append(zones)
-        ip_match.append(ips[0] in exp if len(ips) == 1 else not set(ips).isdisjoint(exp))
+        has_record.append(has)
+        is_linked.append(link)
+        ip_match.append(match)
+        stale.append(old)
+        storage_zone.append(storage)
+        acc = per_pe.get(pid)
+        if acc is None:
+            per_pe[pid] = acc = [0, set(), set(), set(), False, set(), set()]
+        acc[0] += 1
+        if not has:
+            acc[1].add(f"{f} (expected {', '.join(exp) or 'no IP'}; zone {zn})")
+        if old:
+            acc[2].add(f"{f} -> {', '.join(ips)} (expected {', '.join(exp) or 'no IP'})")
+        if not link:
+            acc[3].add(f"{f} (zone {zn})")
+        acc[4] = acc[4] or storage
+        acc[5].update(lz)
+        acc[5].update(zones)
+        if not has or not link:
+            acc[6].add("zone:" + zn)
+    fqv["expected"] = expected
+    fqv["zone_name"] = pd.Series(zone_names, dtype=object)
+    fqv["rec_name"] = pd.Series(rec_names, dtype=object)
+    fqv["vnet_id"] = vnet_id
+    fqv["linked_zone_ids"] = linked_ids
+    fqv["linked"] = np.array(is_linked, dtype=bool)
     fqv["record_ips"] = record_ips
     fqv["record_zone_ids"] = record_zones
-    fqv["has_record"] = np.array([len(r) > 0 for r in record_ips], dtype=bool)
-    fqv["ip_match"] = np.array(ip_match, dtype=bool)
-    fqv["stale"] = fqv["has_record"] & ~fqv["ip_match"]
-    fqv["storage_zone"] = fqv["zone_name"].str.startswith(("privatelink.blob.", "privatelink.queue."))
+    for c, v in (("has_record", has_record), ("ip_match", ip_match), ("stale", stale), ("storage_zone", storage_zone)):
+        fqv[c] = np.array(v, dtype=bool)
     zone_lookup = F["zones"].set_index("id")["rid"]
     fqv["zone_id"] = [l[0] if l else (r[0] if r else None) for l, r in zip(linked_ids, record_zones)]
 
@@ -432,26 +461,6 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     ep["dns_servers"] = ep["vnet_id"].map(vnet_dns)
     ep["dns_servers"] = _tuples(ep["dns_servers"])
     ep["custom_dns"] = ep["dns_servers"].map(len) > 0
-    # per endpoint, over its FQDNs: how many, the evidence texts, the zones its verdicts rest on
-    per_pe: dict[str, list] = {}
-    for pid, f, exp, zn, lz, rz, rips, has, linked_, stale, storage in zip(
-            fq_pe, fqdns, expected, zone_names, linked_ids, record_zones, record_ips, fqv["has_record"].tolist(),
-            fqv["linked"].tolist(), fqv["stale"].tolist(), fqv["storage_zone"].tolist()):
-        acc = per_pe.get(pid)
-        if acc is None:  # n, missing, stale, unlinked, storage FQDN, zone ids, absent zones
-            per_pe[pid] = acc = [0, set(), set(), set(), False, set(), set()]
-        acc[0] += 1
-        if not has:
-            acc[1].add(f"{f} (expected {', '.join(exp) or 'no IP'}; zone {zn})")
-        if stale:
-            acc[2].add(f"{f} -> {', '.join(rips)} (expected {', '.join(exp) or 'no IP'})")
-        if not linked_:
-            acc[3].add(f"{f} (zone {zn})")
-        acc[4] = acc[4] or storage
-        acc[5].update(lz)
-        acc[5].update(rz)
-        if not has or not linked_:
-            acc[6].add("zone:" + zn)
     pe_acc = [per_pe.get(i) for i in ep["id"].tolist()]
     ep["n_fqdns"] = np.array([a[0] if a else 0 for a in pe_acc], dtype=np.int64)
     for c, j in (("fq_missing", 1), ("fq_stale", 2), ("fq_unlinked", 3)):
@@ -524,10 +533,9 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     # VNets (and, where none is linked, rests on no zone of that name being linked anywhere)
     storage_ids = set(ep.loc[ep["storage"], "id"])
     storage_deps: dict[str, list] = {}
-    for pid, sz, lz, linked_, zn in zip(fq_pe, fqv["storage_zone"].tolist(), linked_ids, fqv["linked"].tolist(),
-                                        zone_names):
-        if sz and pid in storage_ids:
-            storage_deps.setdefault(pid, []).extend(lz if linked_ else ("zone:" + zn,))
+    for pid, storage, lz, zn in zip(fq_pe, storage_zone, linked_ids, zone_names):
+        if storage and pid in storage_ids:
+            storage_deps.setdefault(pid, []).extend(lz if lz else ("zone:" + zn,))
     # related ids of each vault: its PEs (both kinds), their NICs, VNets and zones
     vdep_acc: dict[str, set] = {}
     for pid, vs, nics_, vnet, sn in zip(ep_ids, ep["related_vaults"].tolist(), ep["nic_ids"].tolist(),
