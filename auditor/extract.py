@@ -1,4 +1,5 @@
-"""One extractor per ARM type: a routed object in, flat records out (the rows of :mod:`auditor.model`'s frames).
+"""One extractor per ARM type: a routed object in, flat records out (tuples, fields in :data:`COLUMNS` order: the
+rows of :mod:`auditor.model`'s frames).
 
 Extractors read ARM's nested shape and ``az``'s flattened one alike (see :func:`auditor.ingest._props`) and raise
 :class:`~auditor.ingest.Malformed` on a field of the wrong type, so that one odd object is reported, not guessed at.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from itertools import chain
-from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -189,6 +189,17 @@ def _agg_tuple(df: pd.DataFrame, key: str | list[str], col: str, name: str | Non
 def _objects(values: list, index: pd.Index | None = None) -> pd.Series:
     """A column of Python objects (tuples), object dtype even when empty."""
     return pd.Series(values, index=index, dtype=object)
+
+
+def _records_by_name(rec: dict[str, list]) -> dict[tuple, tuple]:
+    """(zone name, record name) -> (sorted zone ids, addresses) of the A record sets with addresses."""
+    named: dict[tuple, tuple[set, list]] = {}
+    for zid, zname, rel, ips in zip(rec["zone_id"], rec["zone_name"], rec["rel"], rec["ips"]):
+        if ips:
+            zones, found = named.setdefault((zname, rel), (set(), []))
+            zones.add(zid)
+            found.extend(ips)
+    return {key: (tuple(sorted(zones)), tuple(found)) for key, (zones, found) in named.items()}
 
 
 def _zone_sub(zone_id: str) -> str:
@@ -403,18 +414,12 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
             zones = tuple(z for z, _ in found)
         else:
             if by_name is None:
-                named: dict[tuple, tuple[set, list]] = {}
-                for zid, zname, rel, r in zip(rec_zone, rec["zone_name"], rec_name, rec_ips):
-                    if r:
-                        zs, found_ips = named.setdefault((zname, rel), (set(), []))
-                        zs.add(zid)
-                        found_ips.extend(r)
-                by_name = {key: (tuple(sorted(zs)), tuple(r)) for key, (zs, r) in named.items()}
+                by_name = _records_by_name(rec)
             zones, ips = by_name.get((zn, rn), ((), ()))
         ips = ips if len(ips) < 2 else tuple(sorted(set(ips)))
         has, link = len(ips) > 0, len(lz) > 0
         match = ips[0] in exp if len(ips) == 1 else not set(ips).isdisjoint(exp)
-        old = has and not match
+        is_stale = has and not match
         storage = zn.startswith(("privatelink.blob.", "privatelink.queue."))
         zone_names.append(zn)
         rec_names.append(rn)
@@ -424,7 +429,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         has_record.append(has)
         is_linked.append(link)
         ip_match.append(match)
-        stale.append(old)
+        stale.append(is_stale)
         storage_zone.append(storage)
         acc = per_pe.get(pid)
         if acc is None:
@@ -432,7 +437,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         acc[0] += 1
         if not has:
             acc[1].add(f"{f} (expected {', '.join(exp) or 'no IP'}; zone {zn})")
-        if old:
+        if is_stale:
             acc[2].add(f"{f} -> {', '.join(ips)} (expected {', '.join(exp) or 'no IP'})")
         if not link:
             acc[3].add(f"{f} (zone {zn})")
