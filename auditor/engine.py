@@ -184,14 +184,18 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
 
     # unreadable data: Error where the row rests on it; and whatever the verdict where it could decide whether the
     # rule applies at all (a subnet whose endpoints could not be listed is not "without backup endpoints")
-    covered = _covered_by_errors(view, m.errors, set(rule.reads or SUBJECT_READS[rule.subject]))
-    decisive = _covered_by_errors(view, m.errors, set(SUBJECT_DECIDES[rule.subject]))
-    hit = (covered.notna() & (applies | ~in_input | malformed)) | decisive.notna()
-    covered = covered.fillna(decisive)
-    state = np.where(hit, "Error", state)
-    msg = np.where(hit, covered, msg)
-    state = np.where(malformed & covered.isna(), "Error", state)
-    msg = np.where(malformed & covered.isna(), f"the {label} could not be read", msg)
+    if m.errors:
+        covered = _covered_by_errors(view, m.errors, set(rule.reads or SUBJECT_READS[rule.subject]))
+        decisive = _covered_by_errors(view, m.errors, set(SUBJECT_DECIDES[rule.subject]))
+        hit = (covered.notna() & (applies | ~in_input | malformed)) | decisive.notna()
+        covered = covered.fillna(decisive)
+        state = np.where(hit, "Error", state)
+        msg = np.where(hit, covered, msg)
+        unread = malformed & covered.isna()
+    else:  # no error records: nothing is covered
+        unread = malformed
+    state = np.where(unread, "Error", state)
+    msg = np.where(unread, f"the {label} could not be read", msg)
 
     ids = _identity(m, rule.subject)
     order = ids["order"]

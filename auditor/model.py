@@ -91,22 +91,26 @@ class Frames(Mapping):
         return len(COLUMNS)
 
 
-_SUB_OF = re.compile(r"^/subscriptions/([^/]+)")
-_RG_OF = re.compile(r"/resourcegroups/([^/]+)")
-
-
 def _texts_of(ids: pd.Series) -> list[str]:
     return [i if isinstance(i, str) else "" for i in ids.tolist()]
 
 
-def _first_group(pattern: re.Pattern, texts: list[str], index: pd.Index) -> pd.Series:
-    """The first group of ``pattern``'s first match in each text ('' where none)."""
-    found = [pattern.search(t) for t in texts]
-    return pd.Series([m.group(1) if m else "" for m in found], index=index, dtype=object)
+def _sub_rg(rid: str) -> tuple[str, str]:
+    """The subscription and resource group an id names, '' where none: the segment after a leading
+    ``/subscriptions/`` and the first non-empty one after a ``resourcegroups`` segment (case as given)."""
+    parts = rid.split("/")
+    n = len(parts)
+    sub = parts[2] if n > 2 and parts[1] == "subscriptions" and not parts[0] else ""
+    j = 0
+    while "resourcegroups" in parts[j + 1:]:
+        j = parts.index("resourcegroups", j + 1)
+        if j + 1 < n and parts[j + 1]:
+            return sub, parts[j + 1]
+    return sub, ""
 
 
 def _sub_of(ids: pd.Series) -> pd.Series:
-    return _first_group(_SUB_OF, _texts_of(ids), ids.index)
+    return pd.Series([_sub_rg(i)[0] for i in _texts_of(ids)], index=ids.index, dtype=object)
 
 
 def _identify(df: pd.DataFrame) -> pd.DataFrame:
@@ -120,8 +124,9 @@ def _identify(df: pd.DataFrame) -> pd.DataFrame:
     df["rid"] = df["rid"].where(df["rid"].notna(), df["id"])
     df["name"] = df["name"].where(df["name"].notna(), pd.Series([i.rsplit("/", 1)[-1] for i in ids], index=df.index,
                                                                 dtype=object))
-    df["sub"] = _first_group(_SUB_OF, ids, df.index)
-    df["rg"] = _first_group(_RG_OF, ids, df.index)
+    sub_rg = [_sub_rg(i) for i in ids]
+    df["sub"] = pd.Series([s for s, _ in sub_rg], index=df.index, dtype=object)
+    df["rg"] = pd.Series([g for _, g in sub_rg], index=df.index, dtype=object)
     return df
 
 

@@ -150,3 +150,17 @@ def test_fqdn_split_follows_the_labels():
              "6bf46c69-ab-pod01-fc1.privatelink.we.backup.windowsazure.com", "sa.privatelink.queue.core.windows.net"]
     for n in names:
         assert _split_one(n) == _split_by_labels(n), n
+
+
+def test_subscription_and_group_of_an_id_follow_the_patterns():
+    import re
+    from auditor.model import _sub_rg
+    sub, rg = re.compile(r"^/subscriptions/([^/]+)"), re.compile(r"/resourcegroups/([^/]+)")
+    ids = ["/subscriptions/s/resourcegroups/g/providers/p/t/n", "/subscriptions/s", "/subscriptions/", "/subscriptions",
+           "subscriptions/s/resourcegroups/g", "x/resourcegroups/g", "/subscriptions//resourcegroups//resourcegroups/h",
+           "/subscriptions/s/resourcegroups/", "/subscriptions/s/resourcegroups", "/resourcegroups/resourcegroups/x",
+           "/subscriptions/S/resourceGroups/G", "", "/", "//", "/subscriptions/s/x/resourcegroups/g/resourcegroups/h",
+           "/subscriptions/s\n/resourcegroups/g\n", "resourcegroups/g", "/a/resourcegroupsx/g/resourcegroups/h"]
+    for i in ids:
+        want = tuple(m.group(1) if m else "" for m in (sub.search(i), rg.search(i)))
+        assert _sub_rg(i) == want, i
