@@ -279,7 +279,11 @@ class SharedCredential:
         with self._lock:
             tok = self._cache.get(key)
             if tok is None or tok.expires_on - 300 < time.time():
-                if info:
+                if info and not hasattr(self.inner, "get_token_info"):   # a credential of the older protocol
+                    from azure.core.credentials import AccessTokenInfo
+                    t = self.inner.get_token(*scopes, **({"tenant_id": tenant} if tenant else {}))
+                    tok = AccessTokenInfo(t.token, t.expires_on)
+                elif info:
                     opts = dict(options or {})
                     if tenant:
                         opts["tenant_id"] = tenant
@@ -889,6 +893,8 @@ class _Enumerator:
                     else:
                         running -= 1
                         inflight[_task_key(t)] -= 1
+                        if isinstance(result, BaseException):
+                            raise result   # from the worker thread (a refused token, a bug): the run stops
                         self.accept(t, *result)
                     try:
                         t, result = done.get_nowait()
@@ -902,10 +908,7 @@ class _Enumerator:
             result = exc
         done.put((t, result))
 
-    def accept(self, t: _Task, *result) -> None:
-        if isinstance(result[0], BaseException):
-            raise result[0]
-        objs, err = result
+    def accept(self, t: _Task, objs: list, err: dict | None) -> None:
         key = (t.c.name, t.subject.lower())
         self._cur_depth = self._depth.get(key, 0) + max(1, self._pages.pop(key, 1))
         self.chain = max(self.chain, self._cur_depth)

@@ -238,3 +238,25 @@ def test_spool_files_are_private_and_gone_after_the_run(small, run, monkeypatch,
     assert len(result["resources"]) > 0 and result["errors"] == []
     assert [m for _, m in made] == [0o700] and made[0][0].startswith(str(spool))
     assert list(spool.iterdir()) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_token_refused_mid_run_stops_the_run_with_one_line(small, emulator, token, workers):
+    """The first token works, the next cannot be had: the run stops with CollectError (one line, exit 2 in the
+    CLI), whether the refusal comes in this process or in a worker process."""
+    import time as _time
+
+    from azure.core.credentials import AccessToken
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class Once:
+        calls = 0
+
+        def get_token(self, *scopes, **kw):
+            Once.calls += 1
+            if Once.calls > 1:
+                raise ClientAuthenticationError("AADSTS700082: the refresh token has expired")
+            return AccessToken(token, int(_time.time()) + 60)   # "expiring": asked for again at the next call
+
+    with pytest.raises(collect.CollectError, match="cannot authenticate.*AADSTS700082"):
+        collect.collect_estate(Once(), subscriptions=[S1, S2], arm_endpoint=emulator.url, workers=workers)
