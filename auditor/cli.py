@@ -322,7 +322,7 @@ def cmd_audit(args) -> int:
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
     if baseline_rows is None:
         meta.pop("baseline")
-    write_reports(args.out, formats, findings, meta, chains(m) if "html" in formats else [])
+    write_reports(args.out, formats, findings, meta, lambda: chains(m))   # computed only where html is written
     elapsed = time.perf_counter() - started
     log.info("audit timings", extra={"fields": {"load_s": round(loaded - started, 3),
                                                 "evaluate_s": round(evaluated - loaded, 3),

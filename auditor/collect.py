@@ -1334,16 +1334,16 @@ def _worker(parent: _Enumerator, conn, part: list[str], missing: list[str], spoo
         en.pacer.quota = max(1, parent.pacer.quota // parent.workers)   # Resource Graph's quota is the user's
         en._ids = set(parent._ids)
         en._cur_depth = en.chain = parent.chain
+        path = os.path.join(spool_dir, f"worker-{os.getpid()}")
+        en.resources = _Spool(path)
         en._queue.rank(part)
         _queue_subscriptions(en, part, missing)
         en.drain()
-        path = os.path.join(spool_dir, f"worker-{os.getpid()}")
-        en.resources.save(path)
+        en.resources.flush()
         conn.send(("done", {"resources": (path, en.resources.index), "errors": en.errors, "seen": en._seen,
                             "deferred": en.deferred, "principals": en._principals, "assignments": en._assignments,
                             "chain": en.chain, "calls_total": en.calls_total, "calls_done": en.calls_done,
-                            "counts": en._counts, "errs": en._errs, "pending": en._pending,
-                            "reported": en.reported, "pacer": en.pacer.state()}))
+                            "counts": en._counts, "errs": en._errs, "pacer": en.pacer.state()}))
         return 0
     except ClientAuthenticationError as exc:
         conn.send(("auth", _short(exc, 300)))
@@ -1417,8 +1417,9 @@ class _Spool:
     does not grow with the estate: only an index stays in memory (sort key, id for de-duplication, file, offset,
     length). The stdlib's JSON round-trips whatever the SDK's parse gave (big integers, NaN, lone surrogates)."""
 
-    def __init__(self) -> None:
-        self.files = [tempfile.TemporaryFile()]
+    def __init__(self, path: str | None = None) -> None:
+        # a worker spools to a named file in the run's private directory, for the parent to :meth:`take`
+        self.files = [open(path, "wb+") if path else tempfile.TemporaryFile()]  # noqa: SIM115 - closed with it
         self.index: list[tuple[str, str | None, int, int, int]] = []
         self._end = 0
 
@@ -1432,13 +1433,8 @@ class _Spool:
                           len(data)))
             self._end += len(data)
 
-    def save(self, path: str) -> None:
-        """A worker's spool, for the parent to :meth:`take`."""
-        fh = self.files[0]
-        fh.flush()
-        fh.seek(0)
-        with open(path, "wb") as out:
-            shutil.copyfileobj(fh, out)
+    def flush(self) -> None:
+        self.files[0].flush()
 
     def take(self, path: str, index: list[tuple], keep: Callable[[str | None], bool]) -> None:
         """Adopt a worker's saved spool: the entries ``keep`` accepts (by id)."""
@@ -1449,7 +1445,7 @@ class _Spool:
         self.index.extend((key, rid, n, off, size) for key, rid, _, off, size in index if keep(rid))
 
     def collected(self) -> "Collected":
-        self.files[0].flush()
+        self.flush()
         self.index.sort(key=lambda e: e[0])
         return Collected(self.files, [e[2:] for e in self.index])
 
