@@ -8,7 +8,6 @@ NonCompliant only).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import arm
 from . import ingest as I
 from .extract import extract
 from .model import Model, build
@@ -24,17 +24,17 @@ from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
            "resource_type", "resource_id", "resource_name", "vault_id", "message", "remediation",
            "exemption_category", "exemption_justification"]
-SUBJECT_READS = {"vaults": (I.VAULT,), "endpoints": (I.PRIVATE_ENDPOINT,), "subnets": (I.VNET, I.SUBNET),
-                 "vnets": (I.VNET,), "providers": (I.PROVIDER,)}
+SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "subnets": (arm.VNET, arm.SUBNET),
+                 "vnets": (arm.VNET,), "providers": (arm.PROVIDER,)}
 # The types whose absence could change whether a rule applies to a subject at all.
-SUBJECT_DECIDES = {"vaults": (I.VAULT,), "endpoints": (I.PRIVATE_ENDPOINT, I.VAULT, I.VNET, I.NIC),
-                   "subnets": (I.VNET, I.SUBNET, I.PRIVATE_ENDPOINT), "vnets": (I.VNET, I.PRIVATE_ENDPOINT),
-                   "providers": (I.PROVIDER, I.VAULT)}
-ABSENCE_TYPES = {I.ZONE, I.A_RECORD, I.VNET_LINK}
-TYPE_LABELS = {I.ZONE: "private DNS zones", I.A_RECORD: "private DNS A record sets", I.VNET_LINK:
-               "private DNS zone virtual network links", I.ZONE_GROUP: "private DNS zone groups", I.VNET:
-               "virtual networks", I.SUBNET: "subnets", I.SUBSCRIPTION: "subscriptions", I.PROVIDER:
-               "resource providers", I.ROLE_ASSIGNMENT: "role assignments"}
+SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, arm.VAULT, arm.VNET, arm.NIC),
+                   "subnets": (arm.VNET, arm.SUBNET, arm.PRIVATE_ENDPOINT), "vnets": (arm.VNET, arm.PRIVATE_ENDPOINT),
+                   "providers": (arm.PROVIDER, arm.VAULT)}
+ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
+TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
+               "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:
+               "virtual networks", arm.SUBNET: "subnets", arm.SUBSCRIPTION: "subscriptions", arm.PROVIDER:
+               "resource providers", arm.ROLE_ASSIGNMENT: "role assignments"}
 REF_ERROR_VIEWS = {"subnets", "vnets"}
 
 
@@ -66,8 +66,8 @@ class Settings:
 def present_types(ing: I.Ingested) -> set[str]:
     present = {raw.type for raw in ing.objects.values()} | set(ing.collected_types)
     present |= {e["object_type"] for e in ing.errors if e.get("object_type")}
-    if I.VNET in present:
-        present.add(I.SUBNET)
+    if arm.VNET in present:
+        present.add(arm.SUBNET)
     return present
 
 
@@ -108,7 +108,6 @@ def _series(value, index) -> pd.Series:
     return pd.Series(value, index=index, dtype=object)
 
 
-_ZONE_IN_SCOPE = re.compile(r"/providers/microsoft\.network/privatednszones/([^/]+)")
 
 
 def _covered_by_errors(view: pd.DataFrame, errors: Sequence[dict], types: set[str]) -> pd.Series:
@@ -130,7 +129,7 @@ def _covered_by_errors(view: pd.DataFrame, errors: Sequence[dict], types: set[st
             hit = (deps == scope) | deps.str.startswith(scope + "/") | pd.Series(
                 [scope.startswith(x + "/") for x in deps], index=deps.index, dtype=bool)
             if not rtypes or rtypes & ABSENCE_TYPES:
-                zone = _ZONE_IN_SCOPE.search(scope)
+                zone = arm.ZONE_IN_ID.search(scope)
                 hit |= (deps == f"zone:{zone.group(1)}") if zone else deps.str.startswith("zone:")
             rows = hit[hit].index.unique()
         else:
@@ -218,7 +217,6 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     })
 
 
-_RG_IN_ID = re.compile(r"/resourceGroups/([^/]+)", re.I)
 
 
 def _text(v) -> str:
@@ -235,7 +233,7 @@ def _identity(m: Model, subject: str) -> dict:
         lower = [r.lower() for r in rid]
         take = sorted(range(len(lower)), key=lower.__getitem__)  # stable
         order = np.array(take, dtype=np.intp)
-        found = [_RG_IN_ID.search(r) for r in rid]
+        found = [arm.RG_IN_ID.search(r) for r in rid]
         rg = [g.group(1) if g else "" for g in found]
         sub = [_text(v) for v in view["sub"].tolist()]
         name = [_text(v) for v in view["name"].tolist()]

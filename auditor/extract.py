@@ -1,22 +1,18 @@
 """One extractor per ARM type: a routed object in, flat records out (tuples, fields in :data:`COLUMNS` order: the
 rows of :mod:`auditor.model`'s frames).
 
-Extractors read ARM's nested shape and ``az``'s flattened one alike (see :func:`auditor.ingest._props`) and raise
-:class:`~auditor.ingest.Malformed` on a field of the wrong type, so that one odd object is reported, not guessed at.
+Extractors read ARM's nested shape and ``az``'s flattened one alike (see :func:`auditor.fields.props`) and raise
+:class:`~auditor.fields.Malformed` on a field of the wrong type, so that one odd object is reported, not guessed at.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Callable
 
+from . import arm
 from . import ingest as I
-from .ingest import Malformed, _d, _l, _ls, _props, _ref, _s, id_parts, parent_id, vnet_of
-
-import re
-
-BACKUP_GROUPS = {"azurebackup", "azurebackup_secondary"}
-_VAULT_PREFIX = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.recoveryservices/vaults/[^/]+)")
-SECONDARY = "azurebackup_secondary"
+from .arm import BACKUP_GROUPS, SECONDARY, VAULT_PREFIX as _VAULT_PREFIX, id_parts, parent as parent_id, vnet_of
+from .fields import Malformed, items, mapping, props, ref, text, text_items
 
 
 # The columns of each entity's records: the extractors append one tuple per record, its fields in this order.
@@ -59,10 +55,10 @@ class Tables:
 def _fields(obj: dict, key: str, field: str) -> list[str]:
     """The non-empty string ``field`` of every object in the list ``obj[key]`` (shape-checked)."""
     out = []
-    for item in _l(obj, key):
+    for item in items(obj, key):
         if not isinstance(item, dict):
             raise Malformed(f"{key} holds a non-object")
-        v = item.get(field)  # _s(item, field, f"{key}[].{field}"), without building the label each time
+        v = item.get(field)  # text(item, field, f"{key}[].{field}"), without building the label each time
         if v is None:
             continue
         if not isinstance(v, str):
@@ -78,36 +74,36 @@ def _name(obj: dict, rid: str) -> str:
 
 
 def _conn_state(p: dict) -> str | None:
-    st = _d(p, "privateLinkServiceConnectionState")
-    status = _s(st, "status", "privateLinkServiceConnectionState.status")
+    st = mapping(p, "privateLinkServiceConnectionState")
+    status = text(st, "status", "privateLinkServiceConnectionState.status")
     return status.lower() if status else None
 
 
 def _groups(p: dict) -> list[str]:
-    return [g.lower() for g in _ls(p, "groupIds", "groupIds")]
+    return [g.lower() for g in text_items(p, "groupIds", "groupIds")]
 
 
 def vault(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
-    p = _props(o, "vault")
-    ident = _d(o, "identity")
-    sys_data = _d(o, "systemData")
-    created = _s(sys_data, "createdAt", "systemData.createdAt") or _s(o, "createdTime")
+    p = props(o, "vault")
+    ident = mapping(o, "identity")
+    sys_data = mapping(o, "systemData")
+    created = text(sys_data, "createdAt", "systemData.createdAt") or text(o, "createdTime")
     sub, rg, _ = id_parts(rid)
-    red = _d(p, "redundancySettings")
+    red = mapping(p, "redundancySettings")
     t.vaults.append((  # id, rid, name, sub, rg, location, pna, identity_type, principal_id, identity_tenant, crr, created
-        rid, o.get("id"), _name(o, rid), sub, rg, _s(o, "location"), _s(p, "publicNetworkAccess"),
-        _s(ident, "type", "identity.type"), (_s(ident, "principalId", "identity.principalId") or "").lower() or None,
-        (_s(ident, "tenantId", "identity.tenantId") or "").lower() or None,
-        _s(red, "crossRegionRestore", "redundancySettings.crossRegionRestore"), created))
-    for c in _l(p, "privateEndpointConnections"):
+        rid, o.get("id"), _name(o, rid), sub, rg, text(o, "location"), text(p, "publicNetworkAccess"),
+        text(ident, "type", "identity.type"), (text(ident, "principalId", "identity.principalId") or "").lower() or None,
+        (text(ident, "tenantId", "identity.tenantId") or "").lower() or None,
+        text(red, "crossRegionRestore", "redundancySettings.crossRegionRestore"), created))
+    for c in items(p, "privateEndpointConnections"):
         _vault_connection(t, rid, c)
 
 
 def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = None) -> None:
-    cp = _props(c, "privateEndpointConnections[]")
+    cp = props(c, "privateEndpointConnections[]")
     groups = _groups(cp)
-    pe = _ref(cp, "privateEndpoint")
+    pe = ref(cp, "privateEndpoint")
     if not pe:
         raise Malformed("a privateEndpointConnection names no privateEndpoint.id")
     cid = conn_id or (c.get("id") if isinstance(c.get("id"), str) else None)
@@ -122,14 +118,14 @@ def vault_pe_connection(t: Tables, raw: I.RawObject) -> None:
 
 def private_endpoint(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
-    p = _props(o, "private endpoint")
+    p = props(o, "private endpoint")
     sub, rg, _ = id_parts(rid)
-    subnet = _ref(p, "subnet")
-    prov = _s(p, "provisioningState")
+    subnet = ref(p, "subnet")
+    prov = text(p, "provisioningState")
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-        for c in _l(p, key):
-            cp = _props(c, key + "[]")
-            target = (_s(cp, "privateLinkServiceId") or "").lower()
+        for c in items(p, key):
+            cp = props(c, key + "[]")
+            target = (text(cp, "privateLinkServiceId") or "").lower()
             if "/providers/microsoft.recoveryservices/vaults/" not in target:
                 continue
             groups = _groups(cp)
@@ -141,11 +137,11 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
     for nid in _fields(p, "networkInterfaces", "id"):
         pe_nics.append((rid, nid.lower()))
     pe_fqdns = t.pe_fqdns
-    for cfg in _l(p, "customDnsConfigs"):
+    for cfg in items(p, "customDnsConfigs"):
         if not isinstance(cfg, dict):
             raise Malformed("customDnsConfigs holds a non-object")
-        fqdn = _s(cfg, "fqdn", "customDnsConfigs[].fqdn")
-        ips = _ls(cfg, "ipAddresses", "customDnsConfigs[].ipAddresses")
+        fqdn = text(cfg, "fqdn", "customDnsConfigs[].fqdn")
+        ips = text_items(cfg, "ipAddresses", "customDnsConfigs[].ipAddresses")
         if fqdn:
             for ip in ips or [None]:
                 pe_fqdns.append((rid, fqdn, ip))  # pe_id, fqdn, ip
@@ -154,10 +150,10 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
 
 
 def zone_group(t: Tables, raw: I.RawObject) -> None:
-    p = _props(raw.obj, "private DNS zone group")
+    p = props(raw.obj, "private DNS zone group")
     zones = []
-    for cfg in _l(p, "privateDnsZoneConfigs"):
-        zid = _s(_props(cfg, "privateDnsZoneConfigs[]"), "privateDnsZoneId")
+    for cfg in items(p, "privateDnsZoneConfigs"):
+        zid = text(props(cfg, "privateDnsZoneConfigs[]"), "privateDnsZoneId")
         if zid:
             zones.append(zid.lower())
     t.zone_groups.append((raw.id, parent_id(raw.id, "privateDnsZoneGroups"), tuple(zones)))  # id, pe_id, zone_ids
@@ -165,46 +161,46 @@ def zone_group(t: Tables, raw: I.RawObject) -> None:
 
 def nic(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
-    p = _props(o, "network interface")
-    t.nics.append((rid, _ref(p, "privateEndpoint")))  # nic_id, pe_id
+    p = props(o, "network interface")
+    t.nics.append((rid, ref(p, "privateEndpoint")))  # nic_id, pe_id
     ipconfigs, fqdns = t.nic_ipconfigs, t.nic_fqdns
-    for ipc in _l(p, "ipConfigurations"):
-        ip = _props(ipc, "ipConfigurations[]")
+    for ipc in items(p, "ipConfigurations"):
+        ip = props(ipc, "ipConfigurations[]")
         ipc_id = ipc.get("id")
         if not (ipc_id and isinstance(ipc_id, str)):
-            ipc_id = f"{rid}/ipconfigurations/{_s(ipc, 'name') or len(ipconfigs)}"
-        addr = _s(ip, "privateIPAddress")
-        version = (_s(ip, "privateIPAddressVersion") or "IPv4").lower()
+            ipc_id = f"{rid}/ipconfigurations/{text(ipc, 'name') or len(ipconfigs)}"
+        addr = text(ip, "privateIPAddress")
+        version = (text(ip, "privateIPAddressVersion") or "IPv4").lower()
         # ipc_id, nic_id, subnet_id, ip, ipv4
-        ipconfigs.append((ipc_id.lower(), rid, _ref(ip, "subnet"), addr, version == "ipv4"))
-        plc = _d(ip, "privateLinkConnectionProperties")
-        for fqdn in _ls(plc, "fqdns", "privateLinkConnectionProperties.fqdns"):
+        ipconfigs.append((ipc_id.lower(), rid, ref(ip, "subnet"), addr, version == "ipv4"))
+        plc = mapping(ip, "privateLinkConnectionProperties")
+        for fqdn in text_items(plc, "fqdns", "privateLinkConnectionProperties.fqdns"):
             fqdns.append((rid, fqdn, addr))  # nic_id, fqdn, ip
 
 
 def _prefixes(p: dict) -> tuple[str, ...]:
-    one = _s(p, "addressPrefix")
-    many = _ls(p, "addressPrefixes", "addressPrefixes")
+    one = text(p, "addressPrefix")
+    many = text_items(p, "addressPrefixes", "addressPrefixes")
     return tuple(dict.fromkeys(([one] if one else []) + many))
 
 
 def _subnet(t: Tables, obj: dict, rid: str, vnet_id: str) -> None:
-    p = _props(obj, "subnet")
+    p = props(obj, "subnet")
     ipcs = tuple(c.lower() for c in _fields(p, "ipConfigurations", "id"))
     t.subnets.append((rid, _name(obj, rid), vnet_id, _prefixes(p), ipcs))  # id, name, vnet_id, prefixes, ipc_ids
 
 
 def vnet(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
-    p = _props(o, "virtual network")
-    dns = _ls(_d(p, "dhcpOptions"), "dnsServers", "dhcpOptions.dnsServers")
+    p = props(o, "virtual network")
+    dns = text_items(mapping(p, "dhcpOptions"), "dnsServers", "dhcpOptions.dnsServers")
     sub, rg, _ = id_parts(rid)
     t.vnets.append((rid, o.get("id"), _name(o, rid), sub, rg, tuple(dns)))  # id, rid, name, sub, rg, dns_servers
-    for s in _l(p, "subnets"):
+    for s in items(p, "subnets"):
         if not isinstance(s, dict):
             raise Malformed("subnets holds a non-object")
-        sid = _s(s, "id", "subnets[].id")
-        sid = sid.lower() if sid else f"{rid}/subnets/{(_s(s, 'name') or '').lower()}"
+        sid = text(s, "id", "subnets[].id")
+        sid = sid.lower() if sid else f"{rid}/subnets/{(text(s, 'name') or '').lower()}"
         _subnet(t, s, sid, rid)
 
 
@@ -219,7 +215,7 @@ def zone(t: Tables, raw: I.RawObject) -> None:
 
 def a_record(t: Tables, raw: I.RawObject) -> None:
     rid = raw.id
-    p = _props(raw.obj, "A record set")
+    p = props(raw.obj, "A record set")
     ips = _fields(p, "aRecords", "ipv4Address")
     zone_id = parent_id(rid, "A")
     # id, zone_id, zone_name, rel, ips
@@ -227,54 +223,54 @@ def a_record(t: Tables, raw: I.RawObject) -> None:
 
 
 def vnet_link(t: Tables, raw: I.RawObject) -> None:
-    p = _props(raw.obj, "virtual network link")
+    p = props(raw.obj, "virtual network link")
     zone_id = parent_id(raw.id, "virtualNetworkLinks")
     # id, zone_id, zone_name, vnet_id
-    t.links.append((raw.id, zone_id, zone_id.rsplit("/", 1)[-1], _ref(p, "virtualNetwork")))
+    t.links.append((raw.id, zone_id, zone_id.rsplit("/", 1)[-1], ref(p, "virtualNetwork")))
 
 
 def role_assignment(t: Tables, raw: I.RawObject) -> None:
-    p = _props(raw.obj, "role assignment")
-    role = _s(p, "roleDefinitionId") or ""
-    scope = _s(p, "scope") or parent_id(raw.id, "providers/Microsoft.Authorization/roleAssignments")
+    p = props(raw.obj, "role assignment")
+    role = text(p, "roleDefinitionId") or ""
+    scope = text(p, "scope") or parent_id(raw.id, "providers/Microsoft.Authorization/roleAssignments")
     t.roles.append((  # id, principal_id, principal_type, role_guid, scope
-        raw.id, (_s(p, "principalId") or "").lower(), _s(p, "principalType") or "",
+        raw.id, (text(p, "principalId") or "").lower(), text(p, "principalType") or "",
         role.rstrip("/").rsplit("/", 1)[-1].lower(), scope.lower().rstrip("/") or "/"))
 
 
 def role_definition(t: Tables, raw: I.RawObject) -> None:
-    p = _props(raw.obj, "role definition")
+    p = props(raw.obj, "role definition")
     perms = []
-    for block in _l(p, "permissions"):
+    for block in items(p, "permissions"):
         if not isinstance(block, dict):
             raise Malformed("permissions holds a non-object")
-        perms.append((tuple(a.lower() for a in _ls(block, "actions", "permissions[].actions")),
-                      tuple(a.lower() for a in _ls(block, "notActions", "permissions[].notActions"))))
+        perms.append((tuple(a.lower() for a in text_items(block, "actions", "permissions[].actions")),
+                      tuple(a.lower() for a in text_items(block, "notActions", "permissions[].notActions"))))
     name = raw.obj.get("name")
-    guid = name if isinstance(name, str) and I._GUID.match(name) else raw.id.rsplit("/", 1)[-1]
-    t.role_defs.append((guid.lower(), tuple(perms), _s(p, "roleType") or ""))  # guid, perms, role_type
+    guid = name if isinstance(name, str) and arm.GUID.match(name) else raw.id.rsplit("/", 1)[-1]
+    t.role_defs.append((guid.lower(), tuple(perms), text(p, "roleType") or ""))  # guid, perms, role_type
 
 
 def subscription(t: Tables, raw: I.RawObject) -> None:
     o = raw.obj
     p = o.get("properties") if isinstance(o.get("properties"), dict) else {}
-    tenant = _s(o, "homeTenantId") or _s(p, "homeTenantId") or _s(o, "tenantId") or _s(p, "tenantId")
-    name = _s(o, "displayName") or (o.get("name") if isinstance(o.get("name"), str) else None)
+    tenant = text(o, "homeTenantId") or text(p, "homeTenantId") or text(o, "tenantId") or text(p, "tenantId")
+    name = text(o, "displayName") or (o.get("name") if isinstance(o.get("name"), str) else None)
     t.subs.append((raw.id.rsplit("/", 1)[-1], (tenant or "").lower() or None, name))  # sub, tenant, name
 
 
 def provider(t: Tables, raw: I.RawObject) -> None:
     o = raw.obj
     p = o.get("properties") if isinstance(o.get("properties"), dict) else o
-    ns = _s(o, "namespace") or _s(p, "namespace") or raw.id.rsplit("/", 1)[-1]
+    ns = text(o, "namespace") or text(p, "namespace") or raw.id.rsplit("/", 1)[-1]
     sub, _, _ = id_parts(raw.id)
-    t.providers.append((sub, ns.lower(), _s(p, "registrationState")))  # sub, namespace, state
+    t.providers.append((sub, ns.lower(), text(p, "registrationState")))  # sub, namespace, state
 
 
 def _value(o: dict, key: str) -> str | None:
     v = o.get(key)
     if isinstance(v, dict):
-        return _s(v, "value", f"{key}.value")
+        return text(v, "value", f"{key}.value")
     if v is None or isinstance(v, str):
         return v
     raise Malformed(f"{key} is {type(v).__name__}, expected a string or {{value}}")
@@ -282,14 +278,14 @@ def _value(o: dict, key: str) -> str | None:
 
 def event(t: Tables, raw: I.RawObject) -> None:
     o = raw.obj
-    sub = _s(o, "subscriptionId") or id_parts(_s(o, "resourceId") or _s(o, "id") or "")[0]
+    sub = text(o, "subscriptionId") or id_parts(text(o, "resourceId") or text(o, "id") or "")[0]
     t.events.append((  # sub, op, status, ts
         (sub or "").lower(), (_value(o, "operationName") or "").lower(), (_value(o, "status") or "").lower(),
-        _s(o, "eventTimestamp")))
+        text(o, "eventTimestamp")))
 
 
 def storage_config(t: Tables, raw: I.RawObject) -> None:
-    p = _props(raw.obj, "backup storage config")
+    p = props(raw.obj, "backup storage config")
     flag = p.get("crossRegionRestoreFlag")
     if flag is not None and not isinstance(flag, bool):
         raise Malformed("crossRegionRestoreFlag is not a boolean")
@@ -307,23 +303,23 @@ Extractor = Callable[[Tables, I.RawObject], None]
 
 # Per ARM type: its extractor and the tables it appends to (what is undone when the object turns out malformed).
 EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
-    I.VAULT: (vault, ("vaults", "conns")),
-    I.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
-    I.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pes")),
-    I.ZONE_GROUP: (zone_group, ("zone_groups",)),
-    I.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns")),
-    I.VNET: (vnet, ("vnets", "subnets")),
-    I.SUBNET: (subnet, ("subnets",)),
-    I.ZONE: (zone, ("zones",)),
-    I.A_RECORD: (a_record, ("records",)),
-    I.VNET_LINK: (vnet_link, ("links",)),
-    I.ROLE_ASSIGNMENT: (role_assignment, ("roles",)),
-    I.ROLE_DEFINITION: (role_definition, ("role_defs",)),
-    I.SUBSCRIPTION: (subscription, ("subs",)),
-    I.PROVIDER: (provider, ("providers",)),
-    I.EVENT: (event, ("events",)),
-    I.STORAGE_CONFIG: (storage_config, ("storage_configs",)),
-    I.PROTECTED_ITEM: (protected_item, ("protected_items",)),
+    arm.VAULT: (vault, ("vaults", "conns")),
+    arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
+    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pes")),
+    arm.ZONE_GROUP: (zone_group, ("zone_groups",)),
+    arm.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns")),
+    arm.VNET: (vnet, ("vnets", "subnets")),
+    arm.SUBNET: (subnet, ("subnets",)),
+    arm.ZONE: (zone, ("zones",)),
+    arm.A_RECORD: (a_record, ("records",)),
+    arm.VNET_LINK: (vnet_link, ("links",)),
+    arm.ROLE_ASSIGNMENT: (role_assignment, ("roles",)),
+    arm.ROLE_DEFINITION: (role_definition, ("role_defs",)),
+    arm.SUBSCRIPTION: (subscription, ("subs",)),
+    arm.PROVIDER: (provider, ("providers",)),
+    arm.EVENT: (event, ("events",)),
+    arm.STORAGE_CONFIG: (storage_config, ("storage_configs",)),
+    arm.PROTECTED_ITEM: (protected_item, ("protected_items",)),
 }
 
 

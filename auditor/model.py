@@ -17,13 +17,9 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from . import ingest as I
+from . import arm
+from .arm import CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER, covers
 from .extract import COLUMNS as TABLE_COLUMNS, Tables
-
-OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
-DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
 NEEDS = {
     "rg": ({OWNER, CONTRIBUTOR}, "microsoft.network/privateendpoints/write", "Contributor or Owner"),
@@ -32,7 +28,7 @@ NEEDS = {
     "zone": ({OWNER, CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR}, "microsoft.network/privatednszones/a/write",
              "Private DNS Zone Contributor, Contributor or Owner"),
 }
-REREGISTER_CUTOFF = pd.Timestamp("2020-05-01T00:00:00Z")
+REREGISTER_CUTOFF = pd.Timestamp(arm.REREGISTER_CUTOFF)
 TEXT_COLUMNS = ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant",
                 "crr", "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id",
                 "backup_pe_id", "state", "oldest_vault", "experience", "vault_sub")
@@ -95,22 +91,8 @@ def _texts_of(ids: pd.Series) -> list[str]:
     return [i if isinstance(i, str) else "" for i in ids.tolist()]
 
 
-def _sub_rg(rid: str) -> tuple[str, str]:
-    """The subscription and resource group an id names, '' where none: the segment after a leading
-    ``/subscriptions/`` and the first non-empty one after a ``resourcegroups`` segment (case as given)."""
-    parts = rid.split("/")
-    n = len(parts)
-    sub = parts[2] if n > 2 and parts[1] == "subscriptions" and not parts[0] else ""
-    j = 0
-    while "resourcegroups" in parts[j + 1:]:
-        j = parts.index("resourcegroups", j + 1)
-        if j + 1 < n and parts[j + 1]:
-            return sub, parts[j + 1]
-    return sub, ""
-
-
 def _sub_of(ids: pd.Series) -> pd.Series:
-    return pd.Series([_sub_rg(i)[0] for i in _texts_of(ids)], index=ids.index, dtype=object)
+    return pd.Series([arm.sub_and_group(i)[0] for i in _texts_of(ids)], index=ids.index, dtype=object)
 
 
 def _identify(df: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +106,7 @@ def _identify(df: pd.DataFrame) -> pd.DataFrame:
     df["rid"] = df["rid"].where(df["rid"].notna(), df["id"])
     df["name"] = df["name"].where(df["name"].notna(), pd.Series([i.rsplit("/", 1)[-1] for i in ids], index=df.index,
                                                                 dtype=object))
-    sub_rg = [_sub_rg(i) for i in ids]
+    sub_rg = [arm.sub_and_group(i) for i in ids]
     df["sub"] = pd.Series([s for s, _ in sub_rg], index=df.index, dtype=object)
     df["rg"] = pd.Series([g for _, g in sub_rg], index=df.index, dtype=object)
     return df
@@ -210,13 +192,6 @@ def _records_by_name(rec: dict[str, list]) -> dict[tuple, tuple]:
 def _zone_sub(zone_id: str) -> str:
     parts = zone_id.split("/")
     return parts[2] if len(parts) > 2 else ""
-
-
-def covers(scope: str, rid: str) -> bool:
-    """A role assignment scope covers a resource id (both lower-cased)."""
-    if scope in ("", "/") or scope.startswith("/providers/microsoft.management/managementgroups/"):
-        return True
-    return rid == scope or rid.startswith(scope + "/")
 
 
 def _action_regex(pattern: str) -> re.Pattern:
@@ -320,8 +295,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     bconn = conns[conns["backup"].astype(bool)]
     backup_pe_vaults = _agg_tuple(bconn, "pe_id", "vault_id", "vault_ids")
     known_pe_ids = set(pes["id"])
-    ref_only = sorted(set(bconn.loc[bconn["side"] == "vault", "pe_id"]) - known_pe_ids - bad.get(I.PRIVATE_ENDPOINT, set()))
-    stub_pes = sorted(bad.get(I.PRIVATE_ENDPOINT, set()) - known_pe_ids)
+    ref_only = sorted(set(bconn.loc[bconn["side"] == "vault", "pe_id"]) - known_pe_ids - bad.get(arm.PRIVATE_ENDPOINT, set()))
+    stub_pes = sorted(bad.get(arm.PRIVATE_ENDPOINT, set()) - known_pe_ids)
     ep = pd.concat([
         pes.assign(in_input=True, malformed=False),
         pd.DataFrame({"id": ref_only, "in_input": False, "malformed": False}),
@@ -502,7 +477,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     # ---------------------------------------------------------------- vaults view
     vaults = F["vaults"].assign(malformed=False, in_input=True)
-    stub_vaults = sorted(bad.get(I.VAULT, set()) - set(vaults["id"]))
+    stub_vaults = sorted(bad.get(arm.VAULT, set()) - set(vaults["id"]))
     vaults = pd.concat([vaults, pd.DataFrame({"id": stub_vaults, "malformed": True, "in_input": False})],
                        ignore_index=True)
     vaults = _identify(vaults)
@@ -530,7 +505,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     vaults["crr_flag"] = vaults["id"].map(sc.groupby("vault_id")["crr_flag"].any())
     subs = F["subs"]
     vaults["sub_tenant"] = vaults["sub"].map(subs.dropna(subset=["tenant"]).set_index("sub")["tenant"])
-    if I.PROTECTED_ITEM in present:
+    if arm.PROTECTED_ITEM in present:
         vaults["protected_count"] = vaults["id"].map(F["protected_items"].groupby("vault_id").size()).fillna(0).astype(int)
     else:
         vaults["protected_count"] = pd.NA
@@ -566,7 +541,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                   for i, v, n, vn, sn, z, zg, a in zip(*(ep[c].tolist() for c in (
                       "id", "related_vaults", "nic_ids", "vnet_id", "subnet_id", "fq_zone_ids", "zg_zone_ids",
                       "fq_absent")))]
-    ep["vnet_known_anywhere"] = I.VNET in present
+    ep["vnet_known_anywhere"] = arm.VNET in present
     ep["vault_sub"] = _sub_of(ep["vault_id"].fillna(""))
     ep["foreign_zones"] = [tuple(z for z in zs if _zone_sub(z) != vs)
                            for zs, vs in zip(ep["zg_zone_ids"].tolist(), ep["vault_sub"].tolist())]
@@ -594,7 +569,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     subnets["in_input"] = True
     ref_subnets = set(ep.loc[ep["backup"] & ep["in_input"], "subnet_id"].dropna()) - set(subnets["id"])
     subnets = pd.concat([subnets, pd.DataFrame({"id": sorted(ref_subnets), "in_input": False})], ignore_index=True)
-    subnets["vnet_id"] = subnets["vnet_id"].where(subnets["vnet_id"].notna(), subnets["id"].map(I.vnet_of))
+    subnets["vnet_id"] = subnets["vnet_id"].where(subnets["vnet_id"].notna(), subnets["id"].map(arm.vnet_of))
     subnets["prefixes"] = _tuples(subnets["prefixes"])
     cap = {p: _ipv4_capacity((p,)) for p in {p for t in subnets["prefixes"] for p in t}}
     subnets["capacity"] = [sum(cap[p] for p in t if cap[p] is not None) if any(cap[p] is not None for p in t)
@@ -606,13 +581,13 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     subnets = _identify(subnets)
     subnets["deps"] = [(i,) + ((v,) if isinstance(v, str) else ()) + p for i, v, p in
                        zip(subnets["id"], subnets["vnet_id"], subnets["pe_ids"])]
-    subnets["malformed"] = subnets["vnet_id"].isin(bad.get(I.VNET, set())) | subnets["id"].isin(bad.get(I.SUBNET, set()))
+    subnets["malformed"] = subnets["vnet_id"].isin(bad.get(arm.VNET, set())) | subnets["id"].isin(bad.get(arm.SUBNET, set()))
 
     # ---------------------------------------------------------------- vnets view
     holders = ep[(ep["backup"] | ep["storage"]) & ep["in_input"]].dropna(subset=["vnet_id"])
     vn = vnets.assign(in_input=True, malformed=False)
     ref_vnets = set(holders["vnet_id"]) - set(vn["id"])
-    stub = bad.get(I.VNET, set()) - set(vn["id"])
+    stub = bad.get(arm.VNET, set()) - set(vn["id"])
     vn = pd.concat([vn, pd.DataFrame({"id": sorted(ref_vnets - stub), "in_input": False, "malformed": False}),
                     pd.DataFrame({"id": sorted(stub), "in_input": False, "malformed": True})], ignore_index=True)
     vn = _identify(vn)
@@ -663,7 +638,6 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
                  errors=errors, subscriptions=all_subs, tables=F)
 
 
-_RG_ID = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")
 
 
 def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, t: Tables, F: Frames) -> tuple[list, list]:
@@ -678,7 +652,7 @@ def _iam(vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame, t: Tables, F
     for pid, vs, vnet in zip(ep["id"].tolist(), ep["vault_ids"].tolist(), ep["vnet_id"].tolist()):
         for v in vs:  # backup PEs: their resource group and VNet
             if v in principal:
-                rg = _RG_ID.match(pid)
+                rg = arm.RG_PREFIX.match(pid)
                 want = needs.setdefault(v, set())
                 if rg:
                     want.add(("rg", rg.group(1)))

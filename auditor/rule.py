@@ -6,7 +6,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import ingest as I
+from . import arm
 
 SEVERITIES = ("Critical", "High", "Medium", "Low", "Informational")
 STATES = ("NonCompliant", "Error", "Exempt", "Compliant", "NotApplicable")
@@ -27,8 +27,8 @@ SUBJECT_LABELS = {"vaults": "vault", "endpoints": "private endpoint", "subnets":
 Pred = Callable[[pd.DataFrame, dict], pd.Series]
 
 # Convenience groups of the types rules read (an error record on any of them under a row's deps makes it Error).
-NETWORK = (I.PRIVATE_ENDPOINT, I.NIC)
-DNS = (I.ZONE, I.A_RECORD, I.VNET_LINK)
+NETWORK = (arm.PRIVATE_ENDPOINT, arm.NIC)
+DNS = (arm.ZONE, arm.A_RECORD, arm.VNET_LINK)
 
 
 @dataclass(frozen=True)

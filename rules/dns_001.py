@@ -1,6 +1,6 @@
 """DNS-001: every FQDN of a backup PE needs an A record in the zone its VNet resolves from."""
 from auditor.rule import DNS, NETWORK, Rule
-from auditor import ingest as I
+from auditor import arm
 from auditor.rules.dns_common import judged, missing_records, reason
 
 RULE = Rule(
@@ -17,6 +17,6 @@ RULE = Rule(
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
     message=missing_records,
     not_applicable=lambda e, p: reason(e, "backup"),
-    reads=NETWORK + DNS + (I.VNET,),
-    needs=((I.ZONE,), (I.A_RECORD,)),
+    reads=NETWORK + DNS + (arm.VNET,),
+    needs=((arm.ZONE,), (arm.A_RECORD,)),
 )

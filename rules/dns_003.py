@@ -1,6 +1,6 @@
 """DNS-003: an A record that points elsewhere sends backup traffic to the wrong place."""
 from auditor.rule import DNS, NETWORK, Rule, join
-from auditor import ingest as I
+from auditor import arm
 from auditor.rules.dns_common import judged, reason
 
 RULE = Rule(
@@ -17,6 +17,6 @@ RULE = Rule(
     message=lambda e, p: ("stale A record: " + join(e["fq_stale"])).where(
         e["fq_stale"].map(len) > 0, "no A record points elsewhere (" + e["n_fqdns"].astype(str) + " FQDN(s))"),
     not_applicable=lambda e, p: reason(e, "backup or storage"),
-    reads=NETWORK + DNS + (I.VNET,),
-    needs=((I.ZONE,), (I.A_RECORD,)),
+    reads=NETWORK + DNS + (arm.VNET,),
+    needs=((arm.ZONE,), (arm.A_RECORD,)),
 )

@@ -1,6 +1,6 @@
 """DNS-004: the VNet resolves only from the private DNS zones linked to it."""
 from auditor.rule import NETWORK, Rule, join
-from auditor import ingest as I
+from auditor import arm
 from auditor.rules.dns_common import judged, reason
 
 RULE = Rule(
@@ -17,6 +17,6 @@ RULE = Rule(
                           ).where(e["fq_unlinked"].map(len) > 0,
                                   "zones linked to VNet " + e["vnet_id"].fillna("?") + " for all FQDNs"),
     not_applicable=lambda e, p: reason(e, "backup or storage"),
-    reads=NETWORK + (I.ZONE, I.VNET_LINK, I.VNET),
-    needs=((I.VNET_LINK,),),
+    reads=NETWORK + (arm.ZONE, arm.VNET_LINK, arm.VNET),
+    needs=((arm.VNET_LINK,),),
 )

@@ -1,5 +1,5 @@
 """DNS-005: v1 cannot integrate with a private DNS zone of another subscription."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, join
 
 RULE = Rule(
@@ -21,6 +21,6 @@ RULE = Rule(
         {True: "v2 experience: zones may live in other subscriptions",
          False: "not a backup private endpoint with a private DNS zone group"}),
     candidates=lambda e, p: e["backup"] & e["in_input"] & ~e["v2"],
-    reads=(I.PRIVATE_ENDPOINT, I.ZONE_GROUP, I.VAULT, I.NIC),
-    needs=((I.ZONE_GROUP,),),
+    reads=(arm.PRIVATE_ENDPOINT, arm.ZONE_GROUP, arm.VAULT, arm.NIC),
+    needs=((arm.ZONE_GROUP,),),
 )

@@ -1,5 +1,5 @@
 """DNS-006: custom DNS servers must forward the privatelink zones to Azure DNS."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, join
 
 RULE = Rule(
@@ -19,6 +19,6 @@ RULE = Rule(
                           + join(n["pe_names"], ", ") + ")").where(n["dns_servers"].map(len) > 0,
                                                                     "Azure-provided DNS"),
     not_applicable="holds no backup or storage private endpoint",
-    reads=(I.VNET, I.PRIVATE_ENDPOINT),
-    needs=((I.VNET, I.SUBNET),),
+    reads=(arm.VNET, arm.PRIVATE_ENDPOINT),
+    needs=((arm.VNET, arm.SUBNET),),
 )

@@ -1,5 +1,5 @@
 """IAM-001: in v1 the vault's identity creates storage PEs and DNS records, and needs the roles to do it."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import NETWORK, Rule, join
 
 RULE = Rule(
@@ -23,6 +23,6 @@ RULE = Rule(
     not_applicable=lambda v, p: (~v["uses_pe"]).map({True: "the vault has no backup private endpoint connection"})
     .fillna(v["experience"].eq("v2").map({True: "v2 experience: no managed identity needed",
                                           False: "the vault has no system-assigned identity (see RSV-005)"})),
-    reads=(I.VAULT, I.ROLE_ASSIGNMENT, I.ROLE_DEFINITION, I.VNET_LINK, I.ZONE) + NETWORK,
-    needs=((I.ROLE_ASSIGNMENT,),),
+    reads=(arm.VAULT, arm.ROLE_ASSIGNMENT, arm.ROLE_DEFINITION, arm.VNET_LINK, arm.ZONE) + NETWORK,
+    needs=((arm.ROLE_ASSIGNMENT,),),
 )

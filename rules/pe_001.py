@@ -1,7 +1,7 @@
 """PE-001: traffic flows only over approved private endpoint connections."""
 import pandas as pd
 
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, join
 
 RULE = Rule(
@@ -19,6 +19,6 @@ RULE = Rule(
     not_applicable="not a backup private endpoint of a Recovery Services vault",
     error=lambda e, p: pd.Series(None, index=e.index, dtype=object).mask(
         e["backup"] & (e["conn_states"].map(len) == 0), "no connection state is known on either side"),
-    reads=(I.VAULT, I.PRIVATE_ENDPOINT, I.VAULT_PE_CONNECTION),
+    reads=(arm.VAULT, arm.PRIVATE_ENDPOINT, arm.VAULT_PE_CONNECTION),
     judges_references=True,
 )

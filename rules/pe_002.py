@@ -1,5 +1,5 @@
 """PE-002: a failed endpoint carries nothing."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, text
 
 RULE = Rule(
@@ -16,5 +16,5 @@ RULE = Rule(
     message=lambda e, p: e["backup"].map({True: "backup", False: "storage"}) + " private endpoint, provisioningState="
                          + text(e["prov_state"]),
     not_applicable="not a backup or storage private endpoint of a Recovery Services vault",
-    reads=(I.PRIVATE_ENDPOINT,),
+    reads=(arm.PRIVATE_ENDPOINT,),
 )

@@ -1,5 +1,5 @@
 """PE-003: the backup PE's subnet must have room for the storage PEs Azure Backup adds later."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, join
 
 RULE = Rule(
@@ -19,7 +19,7 @@ RULE = Rule(
                          + " in use); needs " + str(p["min_free_ips"]) + "; backup endpoint(s) "
                          + join(s["pe_names"], ", ") + " of vault(s) " + join(s["vault_ids"], ", "),
     not_applicable=lambda s, p: s["holds_backup_pe"].map({True: "no IPv4 prefix", False: "holds no backup private endpoint"}),
-    reads=(I.VNET, I.SUBNET, I.NIC, I.PRIVATE_ENDPOINT),
-    needs=((I.VNET, I.SUBNET),),
+    reads=(arm.VNET, arm.SUBNET, arm.NIC, arm.PRIVATE_ENDPOINT),
+    needs=((arm.VNET, arm.SUBNET),),
     params={"min_free_ips": 11},
 )

@@ -1,7 +1,7 @@
 """RSV-003: cross-region restore and private endpoints (v1) do not go together for SQL / SAP HANA."""
 import pandas as pd
 
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, text
 
 
@@ -28,5 +28,5 @@ RULE = Rule(
                          + ", approved AzureBackup_secondary connection: "
                          + v["secondary_approved"].map({True: "yes", False: "no"}),
     not_applicable="the vault has no backup private endpoint connection",
-    reads=(I.VAULT, I.STORAGE_CONFIG),  # the vault lists its own connections: the verdict needs no PE listing
+    reads=(arm.VAULT, arm.STORAGE_CONFIG),  # the vault lists its own connections: the verdict needs no PE listing
 )

@@ -1,5 +1,5 @@
 """RSV-005: in the v1 experience the vault's system-assigned identity creates storage PEs and DNS records."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import NETWORK, Rule, text
 
 RULE = Rule(
@@ -19,5 +19,5 @@ RULE = Rule(
                                                 "undetermined": "undetermined, judged as v1"}).fillna(v["experience"]),
     not_applicable=lambda v, p: v["uses_pe"].map({True: "v2 experience: no managed identity needed",
                                                   False: "the vault has no backup private endpoint connection"}),
-    reads=(I.VAULT,) + NETWORK,
+    reads=(arm.VAULT,) + NETWORK,
 )

@@ -1,7 +1,7 @@
 """RSV-006: a vault moved to another tenant keeps an identity (and endpoints) of the old one."""
 import pandas as pd
 
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, text
 
 RULE = Rule(
@@ -23,6 +23,6 @@ RULE = Rule(
     not_applicable="the vault has no identity with a tenantId",
     error=lambda v, p: pd.Series(None, index=v.index, dtype=object).mask(
         v["sub_tenant"].isna(), "the tenant of subscription " + v["sub"] + " is unknown (subscription not in the input)"),
-    reads=(I.VAULT, I.SUBSCRIPTION),
-    needs=((I.SUBSCRIPTION,),),
+    reads=(arm.VAULT, arm.SUBSCRIPTION),
+    needs=((arm.SUBSCRIPTION,),),
 )

@@ -1,5 +1,5 @@
 """RSV-007: a vault that already protects items can no longer get private endpoints."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule
 
 RULE = Rule(
@@ -15,5 +15,5 @@ RULE = Rule(
     message=lambda v, p: v["protected_count"].astype(str) + " protected item(s), no backup private endpoint",
     not_applicable=lambda v, p: v["uses_pe"].map({True: "the vault already uses private endpoints",
                                                   False: "no protected-item data in the input"}),
-    reads=(I.VAULT, I.PROTECTED_ITEM),
+    reads=(arm.VAULT, arm.PROTECTED_ITEM),
 )

@@ -1,5 +1,5 @@
 """SUB-001: a subscription with vaults needs Microsoft.RecoveryServices registered."""
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule, text
 
 RULE = Rule(
@@ -17,6 +17,6 @@ RULE = Rule(
     not_applicable=lambda r, p: (r["n_vaults"] > 0).map({True: "the provider is not in the input",
                                                          False: "the subscription holds no vault"}),
     candidates=lambda r, p: r["n_vaults"] > 0,
-    reads=(I.PROVIDER, I.VAULT),
-    needs=((I.PROVIDER,),),
+    reads=(arm.PROVIDER, arm.VAULT),
+    needs=((arm.PROVIDER,),),
 )

@@ -1,10 +1,10 @@
 """SUB-002: providers registered before 1 May 2020 must be re-registered for private endpoints."""
 import pandas as pd
 
-from auditor import ingest as I
+from auditor import arm
 from auditor.rule import Rule
 
-CUTOFF = pd.Timestamp("2020-05-01T00:00:00Z")
+CUTOFF = pd.Timestamp(arm.REREGISTER_CUTOFF)
 
 
 def _when(ts: pd.Series) -> pd.Series:
@@ -31,5 +31,5 @@ RULE = Rule(
     error=lambda r, p: pd.Series(None, index=r.index, dtype=object).mask(
         r["oldest"].isna(), "no vault of subscription " + r["sub"] + " has a known creation time "
                             "(systemData.createdAt or createdTime)"),
-    reads=(I.VAULT, I.EVENT),
+    reads=(arm.VAULT, arm.EVENT),
 )

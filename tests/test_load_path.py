@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from auditor import engine
+from auditor import arm
 from auditor import ingest as I
 from auditor.extract import COLUMNS, EXTRACTORS, Tables, extract
 from auditor.model import UNIQUE, records
@@ -27,7 +28,7 @@ def _estate() -> list:
 
 
 def test_every_type_has_an_extractor():
-    assert set(EXTRACTORS) == set(I.KNOWN_TYPES)
+    assert set(EXTRACTORS) == set(arm.KNOWN_TYPES)
 
 
 def test_extractors_write_only_the_tables_they_declare():
@@ -46,10 +47,10 @@ def test_extractors_write_only_the_tables_they_declare():
 
 
 @pytest.mark.parametrize("kind,breaks", [
-    (I.VAULT, lambda o: o["properties"]["privateEndpointConnections"].append(7)),
-    (I.PRIVATE_ENDPOINT, lambda o: o["properties"]["customDnsConfigs"].append({"fqdn": 5})),
-    (I.NIC, lambda o: o["properties"]["ipConfigurations"].append([])),
-    (I.VNET, lambda o: o["properties"]["subnets"].append("x")),
+    (arm.VAULT, lambda o: o["properties"]["privateEndpointConnections"].append(7)),
+    (arm.PRIVATE_ENDPOINT, lambda o: o["properties"]["customDnsConfigs"].append({"fqdn": 5})),
+    (arm.NIC, lambda o: o["properties"]["ipConfigurations"].append([])),
+    (arm.VNET, lambda o: o["properties"]["subnets"].append("x")),
 ])
 def test_a_half_read_object_leaves_nothing_behind(kind, breaks):
     objects = _estate()
@@ -73,8 +74,8 @@ def _ingested(objects: list) -> I.Ingested:
 
 def test_tables_are_the_records_as_frames():
     objects = _estate()
-    vnet = next(o for o in objects if o.get("type") == I.VNET)
-    objects += [{**copy.deepcopy(s), "type": I.SUBNET} for s in vnet["properties"]["subnets"]]  # also standalone
+    vnet = next(o for o in objects if o.get("type") == arm.VNET)
+    objects += [{**copy.deepcopy(s), "type": arm.SUBNET} for s in vnet["properties"]["subnets"]]  # also standalone
     ing = _ingested(objects)
     t, _ = extract(ing)
     m = engine.model_from(_ingested(objects))
@@ -154,7 +155,7 @@ def test_fqdn_split_follows_the_labels():
 
 def test_subscription_and_group_of_an_id_follow_the_patterns():
     import re
-    from auditor.model import _sub_rg
+    from auditor.arm import sub_and_group as _sub_rg
     sub, rg = re.compile(r"^/subscriptions/([^/]+)"), re.compile(r"/resourcegroups/([^/]+)")
     ids = ["/subscriptions/s/resourcegroups/g/providers/p/t/n", "/subscriptions/s", "/subscriptions/", "/subscriptions",
            "subscriptions/s/resourcegroups/g", "x/resourcegroups/g", "/subscriptions//resourcegroups//resourcegroups/h",
