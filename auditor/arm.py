@@ -135,6 +135,14 @@ def sub_and_group(rid: str) -> tuple[str, str]:
     return sub, ""
 
 
+def loose_subscription(rid: str) -> str:
+    """The segment where an id names its subscription (``/subscriptions/<sub>/...``: the third ``/``-separated
+    part), '' where the id has fewer parts; the other segments are not checked (ids as other resources quote them,
+    e.g. the zone ids of a private DNS zone group)."""
+    parts = rid.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
 def segments(rid) -> tuple[str, str, list[str]]:
     """``/subscriptions/s/resourceGroups/g/providers/NS/t1/n1/t2/n2`` -> (s, g, [n1, n2]), case as given."""
     segs = [s for s in str(rid).split("/") if s]

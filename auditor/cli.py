@@ -278,7 +278,7 @@ def cmd_audit(args) -> int:
     baseline_rows = _read_baseline(args.baseline) if args.baseline else None
     servers = []
     if args.dns_server:
-        from .resolve import parse_server
+        from .dns import parse_server
         for s in args.dns_server:
             try:
                 servers.append(parse_server(s))
@@ -305,7 +305,7 @@ def cmd_audit(args) -> int:
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)
     if args.resolve:
-        from .resolution import attach_resolution
+        from .dns import attach_resolution
         attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
     loaded = time.perf_counter()
     findings = engine.evaluate(m, ALL, settings)
