@@ -57,6 +57,9 @@ DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
 BUILTIN_ROLES = frozenset({OWNER, CONTRIBUTOR, NETWORK_CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR})   # no need to read them
 
 REGISTER_ACTION = "microsoft.recoveryservices/register/action"
+CREATE_PE_ACTION = "microsoft.network/privateendpoints/write"
+JOIN_SUBNET_ACTION = "microsoft.network/virtualnetworks/subnets/join/action"
+WRITE_DNS_A_ACTION = "microsoft.network/privatednszones/a/write"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"

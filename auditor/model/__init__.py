@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import arm
 from ..extract import Tables
 from .chains import chains
 from .columns import TEXT_COLUMNS, VIEW_COLUMNS

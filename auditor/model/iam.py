@@ -6,15 +6,15 @@ import re
 import pandas as pd
 
 from .. import arm
-from .frames import Frames, records
 from ..extract import Tables
+from .frames import Frames, records
 
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
 NEEDS = {
-    "rg": ({arm.OWNER, arm.CONTRIBUTOR}, "microsoft.network/privateendpoints/write", "Contributor or Owner"),
-    "vnet": ({arm.OWNER, arm.CONTRIBUTOR, arm.NETWORK_CONTRIBUTOR},
-             "microsoft.network/virtualnetworks/subnets/join/action", "Network Contributor, Contributor or Owner"),
-    "zone": ({arm.OWNER, arm.CONTRIBUTOR, arm.DNS_ZONE_CONTRIBUTOR}, "microsoft.network/privatednszones/a/write",
+    "rg": ({arm.OWNER, arm.CONTRIBUTOR}, arm.CREATE_PE_ACTION, "Contributor or Owner"),
+    "vnet": ({arm.OWNER, arm.CONTRIBUTOR, arm.NETWORK_CONTRIBUTOR}, arm.JOIN_SUBNET_ACTION,
+             "Network Contributor, Contributor or Owner"),
+    "zone": ({arm.OWNER, arm.CONTRIBUTOR, arm.DNS_ZONE_CONTRIBUTOR}, arm.WRITE_DNS_A_ACTION,
              "Private DNS Zone Contributor, Contributor or Owner"),
 }
 _KINDS = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
