@@ -2,11 +2,11 @@
 
 ``build`` turns the extractors' records into pandas frames (:mod:`.frames`) and then into five subject views, one
 per rule subject (vaults, endpoints, subnets, vnets, providers), plus the FQDN view, through one named builder per
-view (:mod:`.endpoints`, :mod:`.fqdns`, :mod:`.vaults`, :mod:`.iam`, :mod:`.network`, :mod:`.providers`). Every view
-column is declared with its meaning in :data:`VIEW_COLUMNS` (:mod:`.columns`). Each view carries the evidence its
-rules read and a ``deps`` column: the lower-cased ids of everything the row's verdict rests on (``zone:<name>`` when
-it rests on the *absence* of a private DNS zone, record or link of that zone name, which could live anywhere),
-matched by the engine against error records.
+view (:mod:`.endpoints`, :mod:`.fqdns`, :mod:`.vaults`, :mod:`.iam`, :mod:`.network`, :mod:`.providers`;
+:mod:`.html_chains` for the report). Every view column is declared with its meaning in :data:`VIEW_COLUMNS`
+(:mod:`.columns`). Each view carries the evidence its rules read and a ``deps`` column: the lower-cased ids of
+everything the row's verdict rests on (``zone:<name>`` when it rests on the *absence* of a private DNS zone, record
+or link of that zone name, which could live anywhere), matched by the engine against error records.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..extract import Tables
-from .chains import chains
+from .html_chains import chains
 from .columns import TEXT_COLUMNS, VIEW_COLUMNS
 from .endpoints import (add_dns_evidence, add_links, attach_storage, backup_connections, endpoint_base, experiences,
                         finish_endpoints, storage_pairs)
