@@ -78,7 +78,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     v1, v2 = experiences(endpoints, backup_conns, pairs)
     vaults = vault_view(frames, conns, backup_conns, bad, v1, v2, present)
     add_vault_deps(vaults, conns, endpoints, fqdns)
-    vaults["iam_missing"], vaults["iam_group_note"] = identity_gaps(vaults, endpoints, fqdns, t, frames)
+    vaults["iam_missing"], vaults["iam_group_note"] = identity_gaps(vaults, endpoints, fqdns, records(t, "roles"),
+                                                                   frames["role_defs"])
     finish_endpoints(endpoints, vaults, v2, present)
 
     subnets = subnet_view(t, frames["subnets"], endpoints, bad)

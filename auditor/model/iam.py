@@ -6,8 +6,6 @@ import re
 import pandas as pd
 
 from .. import arm
-from ..extract import Tables
-from .frames import Frames, records
 
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
 NEEDS = {
@@ -75,16 +73,16 @@ def _granting(roles: dict[str, list], role_defs: pd.DataFrame) -> dict[tuple[str
     return granting
 
 
-def identity_gaps(vaults: pd.DataFrame, endpoints: pd.DataFrame, fqdns: pd.DataFrame, t: Tables,
-                  frames: Frames) -> tuple[list, list]:
-    """For each vault, the IAM-001 needs its identity does not meet (a tuple of texts) and a note on groups."""
+def identity_gaps(vaults: pd.DataFrame, endpoints: pd.DataFrame, fqdns: pd.DataFrame, roles: dict[str, list],
+                  role_defs: pd.DataFrame) -> tuple[list, list]:
+    """For each vault, the IAM-001 needs its identity does not meet (a tuple of texts) and a note on groups.
+    ``roles``: the role assignments as column lists; ``role_defs``: the custom role definitions."""
     target = vaults["uses_pe"] & vaults["system_identity"] & vaults["principal_id"].notna()
     principal = dict(zip(vaults.loc[target, "id"].tolist(), vaults.loc[target, "principal_id"].tolist()))
     if not principal:
         return [()] * len(vaults), [""] * len(vaults)
     needs = _needs(principal, endpoints, fqdns)
-    roles = records(t, "roles")
-    granting = _granting(roles, frames["role_defs"])
+    granting = _granting(roles, role_defs)
     missing = {}
     for v, want in needs.items():
         pr = principal[v]
