@@ -10,7 +10,6 @@ import re
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
 from . import __version__
@@ -227,21 +226,16 @@ def _rule_doc(rule) -> dict:
 
 # ------------------------------------------------------------------------------------------------ audit
 
-def _demo_path() -> Path:
-    return Path(str(resources.files("auditor") / "data" / "demo.json"))
-
-
 def _live(args, config_subs: list[str]) -> dict:
     """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
-    from . import collect
-    endpoint = args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or collect.CLOUDS[args.cloud]["arm_endpoint"]
+    from . import pipeline
+    endpoint = pipeline.default_endpoint(args.cloud, args.arm_endpoint)
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
-    credential = collect.build_credential(tenant=args.tenant, cloud=args.cloud)
-    progress = collect.Progress(structured=args.log_format == "json")
-    return collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
-                                  arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
-                                  progress=progress, source=args.source, workers=args.workers)
+    return pipeline.collect_live(arm_endpoint=endpoint, cloud=args.cloud, tenant=args.tenant,
+                                 subscriptions=(args.subscription or config_subs) or None,
+                                 max_concurrency=args.max_concurrency, source=args.source, workers=args.workers,
+                                 structured_progress=args.log_format == "json")
 
 
 def cmd_collect(args) -> int:
@@ -261,7 +255,7 @@ def cmd_collect(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from . import engine
+    from . import engine, pipeline
     from .config import Config, load_config
     from .model import chains
     from .reports import write_reports
@@ -287,15 +281,13 @@ def cmd_audit(args) -> int:
     formats = args.format or ["csv", "html", "json", "junit"]
 
     if args.demo:
-        inputs = [str(_demo_path())]
-        m = engine.load(inputs)
-        m.inputs = ["demo estate (built in)"]
+        m = pipeline.load_demo()
     elif args.input:
-        m = engine.load(args.input)
+        m = pipeline.load(args.input)
     else:
         snap = _live(args, cfg.subscriptions)
-        m = engine.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
-                                where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
+                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
         del snap   # the objects' JSON text: parsed into the model now
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import cli, collect, engine
+from auditor import cli, collect, engine, pipeline
 from auditor.rules import ALL
 from tests.emulator import Fault
 
@@ -45,7 +45,7 @@ _counter = itertools.count()
 
 @lru_cache(maxsize=None)
 def _truth(path: str) -> dict:
-    f = engine.evaluate(engine.load([path]), ALL, engine.Settings())
+    f = engine.evaluate(pipeline.load([path]), ALL, engine.Settings())
     return {(r.rule_id, r.resource_id.lower()): r._asdict() for r in f.itertuples(index=False)}
 
 
