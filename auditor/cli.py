@@ -1,4 +1,4 @@
-"""Command line: ``auditor audit``, ``auditor collect``, ``auditor rules`` (CONTRACT.md)."""
+"""Command line: ``auditor audit``, ``auditor collect``, ``auditor rules`` (the contract: docs/output-contract.md)."""
 from __future__ import annotations
 
 import argparse
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="list the rules, or explain one")
     r.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     r.add_argument("rule_id", nargs="?", metavar="ID")
-    r.add_argument("--format", choices=("table", "json"), default="table")
+    r.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return p
 
 
@@ -188,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_rules(args) -> int:
     from .rules import ALL, BY_ID
+    from .ruledoc import rule_doc, rules_markdown
     if args.action == "show" or args.rule_id:
         rid = (args.rule_id or "").upper()
         rule = BY_ID.get(rid)
         if rule is None:
             raise UsageError(f"argument ID: unknown rule {args.rule_id!r} (see 'auditor rules')")
         if args.format == "json":
-            print(json.dumps(_rule_doc(rule), indent=1))
+            print(json.dumps(rule_doc(rule), indent=1))
             return EXIT_OK
         print(f"{rule.id}  {rule.title}\n")
         for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
@@ -205,7 +206,10 @@ def cmd_rules(args) -> int:
             print(f"{label}:\n  {value}\n")
         return EXIT_OK
     if args.format == "json":
-        print(json.dumps([_rule_doc(r) for r in ALL], indent=1))
+        print(json.dumps([rule_doc(r) for r in ALL], indent=1))
+        return EXIT_OK
+    if args.format == "markdown":
+        sys.stdout.write(rules_markdown(ALL))
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -216,12 +220,6 @@ def cmd_rules(args) -> int:
         t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""))
     Console(width=140).print(t)
     return EXIT_OK
-
-
-def _rule_doc(rule) -> dict:
-    return {"id": rule.id, "title": rule.title, "severity": rule.severity, "subject": rule.subject,
-            "condition": rule.condition, "rationale": rule.rationale, "remediation": rule.remediation,
-            "params": rule.params, "references": list(rule.references)}
 
 
 # ------------------------------------------------------------------------------------------------ audit
@@ -260,6 +258,7 @@ def cmd_audit(args) -> int:
     from .model import chains
     from .reports import write_reports
     from .rules import ALL, BY_ID
+    from .ruledoc import rule_doc
 
     started = time.perf_counter()
     # A short-lived run over a large, acyclic heap: the cyclic collector only costs time here (about a third of
@@ -310,7 +309,7 @@ def cmd_audit(args) -> int:
     meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
-            "rules": [_rule_doc(r) for r in ALL if r.id in present_rules],
+            "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
     if baseline_rows is None:
         meta.pop("baseline")

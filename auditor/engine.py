@@ -1,6 +1,6 @@
 """The only place findings are made: every rule over every subject of its view, one findings frame out.
 
-States (RULES.md): NonCompliant, Compliant, NotApplicable, Exempt, Error. Precedence, strongest last:
+States (docs/rules.md): NonCompliant, Compliant, NotApplicable, Exempt, Error. Precedence, strongest last:
 rule verdict -> "not in the input" -> Error for a needed type absent from the whole input -> the rule's own Error
 rows -> Error where an error record (unreadable scope or object) covers what the row rests on -> Exempt (replaces
 NonCompliant only).
