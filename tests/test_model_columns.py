@@ -5,17 +5,13 @@ What a rule reads is recorded, not parsed: the rules are evaluated by the engine
 in a DataFrame subclass that notes every column looked up by name (``v["col"]``, ``v.col``; not ``"col" in v``, a probe)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from auditor import engine
+from auditor import engine, pipeline
 from auditor.model import VIEW_COLUMNS
 from auditor.rule import SUBJECT_TYPES
 from auditor.rules import ALL
-
-DEMO = Path(engine.__file__).parent / "data" / "demo.json"
 
 
 class _Recording(pd.DataFrame):
@@ -48,7 +44,7 @@ def _recorded(view: pd.DataFrame) -> _Recording:
 
 @pytest.fixture(scope="module")
 def demo():
-    return engine.load([str(DEMO)])
+    return pipeline.load_demo()
 
 
 def test_every_column_a_rule_reads_is_declared(demo):
