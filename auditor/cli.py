@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--demo", action="store_true", help="audit the built-in sample estate")
     a.add_argument("--out", default="auditor-report", metavar="DIR", help="report directory (default ./auditor-report)")
     a.add_argument("--format", type=_formats, default=None, metavar="LIST",
-                   help="comma list of csv,html,json,junit,markdown (default csv,html,json,junit)")
+                   help="comma list of csv,html,json,junit,markdown,sarif (default csv,html,json,junit)")
     a.add_argument("--rule", action="append", default=[], metavar="ID", help="only this rule (repeatable)")
     a.add_argument("--fail-on", type=str.lower, choices=SEVERITY_CHOICES, default="high", metavar="SEVERITY",
                    help="exit 1 when something at or above this severity is NonCompliant (default high; 'never')")
