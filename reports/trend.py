@@ -35,7 +35,9 @@ def _nice_max(n: float) -> int:
 
 
 def _f(x: float) -> str:
-    return f"{x:.1f}".rstrip("0").rstrip(".")
+    """1 decimal at most, no trailing zero: 12, 12.5, 0."""
+    s = f"{x:.1f}"
+    return s[:-2] if s.endswith(".0") else s
 
 
 def chart(runs: list[Mapping[str, Any]]) -> Markup:
