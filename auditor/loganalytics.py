@@ -74,7 +74,7 @@ def records(findings: pd.DataFrame, meta: dict, recorded=None) -> list[dict]:
     names = [COLUMNS[c] for c in cols]
     out = []
     for row in zip(*values):
-        rec = {"TimeGenerated": when, "RecordType": "Finding", "RunId": run_id}
+        rec = {"TimeGenerated": when, "RecordType": "Finding", "RunId": run_id, "Change": ""}
         rec.update(zip(names, row))
         out.append(rec)
     summary = meta.get("summary") or {}

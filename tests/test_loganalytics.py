@@ -110,3 +110,21 @@ def test_usage_errors(tmp_path, capsys, args, needle):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_the_shipped_rule_declares_every_column_sent(tmp_path, ingestion):
+    """docs/log-analytics: the stream declaration and the table have the columns the auditor sends, typed."""
+    from pathlib import Path
+    tpl = json.loads((Path(__file__).resolve().parents[1] / "docs" / "log-analytics" / "rsv-pe-auditor-dcr.json")
+                     .read_text())
+    [table] = [r for r in tpl["resources"] if r["type"].endswith("/tables")]
+    [rule] = [r for r in tpl["resources"] if r["type"].endswith("/dataCollectionRules")]
+    declared = {c["name"]: c["type"] for c in rule["properties"]["streamDeclarations"]["Custom-RsvPeAuditor"]["columns"]}
+    assert declared == {c["name"]: c["type"] for c in table["properties"]["schema"]["columns"]}
+    assert _audit(tmp_path, ingestion, "--history", str(tmp_path / "h.sqlite")) == 0
+    sent = {k for r in ingestion.rows for k in r}
+    assert sent == set(declared)
+    py = {"string": str, "int": int, "real": (int, float), "datetime": str, "dynamic": (dict, list)}
+    for r in ingestion.rows:
+        for k, v in r.items():
+            assert v is None or isinstance(v, py[declared[k]]), (k, v)
