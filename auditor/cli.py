@@ -370,6 +370,10 @@ def cmd_audit(args) -> int:
         shipped = ship(shipping, findings, meta, recorded)
     if not args.quiet:
         _print_summary(findings, summary, m, args.out, elapsed)
+        if recorded is not None:
+            print(f"History: run {recorded.run_id} recorded in {safe(args.history)} (scope {safe(recorded.scope)}); "
+                  + (f"{recorded.new} new, {len(recorded.resolved)} resolved since run {recorded.previous['run_id']}"
+                     if recorded.previous else "first run of this scope"))
     incomplete = bool(m.errors) or summary["by_state"]["Error"] > 0 or not shipped
     if incomplete:
         return EXIT_INCOMPLETE
