@@ -405,7 +405,8 @@ def _history_scope(args) -> str:
 
 def _rules_version(rules) -> str:
     import hashlib
-    doc = json.dumps([_rule_doc(r) for r in rules], sort_keys=True, default=str)
+    from .ruledoc import rule_doc
+    doc = json.dumps([rule_doc(r) for r in rules], sort_keys=True, default=str)
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:12]
 
 
