@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from auditor import history
+from auditor.rule import SEVERITIES
 from auditor.cli import main
 from auditor.rules import BY_ID
 
@@ -71,7 +72,7 @@ def test_history_matches_the_planted_timeline_exactly(nights):
     # per-rule and per-severity trend: the planted counts night by night
     for t in data["rule_trend"]:
         assert t["noncompliant"] == [sum(1 for f in e if f[0] == t["rule_id"]) for e in expected], t["rule_id"]
-    for sev in history.SEVERITIES:
+    for sev in SEVERITIES:
         assert [r["noncompliant_by_severity"][sev] for r in runs] == \
             [sum(1 for f in e if BY_ID[f[0]].severity == sev) for e in expected]
 
@@ -94,7 +95,7 @@ def test_report_html_shows_the_trend(nights):
     _, expected, outs = nights
     html = (outs[-1] / "report.html").read_text()
     assert 'id="trend"' in html and "<svg" in html and "<script src" not in html
-    assert html.count('class="bar"') == sum(1 for e in expected for s in history.SEVERITIES
+    assert html.count('class="bar"') == sum(1 for e in expected for s in SEVERITIES
                                             if any(BY_ID[f[0]].severity == s for f in e))
     truth = H.timeline(expected, lambda rule: BY_ID[rule].severity)
     assert f'<strong class="new-n">{truth["new"][-1]}</strong>' in html
@@ -204,11 +205,11 @@ def test_a_run_killed_mid_transaction_leaves_no_partial_run(tmp_path):
     con.close()
     code = textwrap.dedent(f"""
         import sys, time
-        from auditor import history
+        from auditor.history import store
         def pause():
             print("in-transaction", flush=True)
             time.sleep(60)
-        history._before_commit = pause
+        store._before_commit = pause
         from auditor.cli import main
         main(["audit", "--input", {str(second)!r}, "--out", {str(tmp_path / 'o2')!r}, "--history", {str(db)!r},
               "--format", "json", "-q"])
