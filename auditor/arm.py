@@ -28,6 +28,20 @@ ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 SUBSCRIPTION = "Microsoft.Resources/subscriptions"
 PROVIDER = "Microsoft.Resources/providers"
 EVENT = "Microsoft.Insights/eventtypes/values"
+# the workload side (WL-*): the VMs a vault protects (through its AzureWorkload containers and items) and their network
+PROTECTION_CONTAINER = "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers"
+VM = "Microsoft.Compute/virtualMachines"
+NSG = "Microsoft.Network/networkSecurityGroups"
+ROUTE_TABLE = "Microsoft.Network/routeTables"
+VNET_PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
+GUARD_PROXY = "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies"
+RESOURCE_GUARD = "Microsoft.DataProtection/resourceGuards"
+KEY_VAULT = "Microsoft.KeyVault/vaults"
+POLICY_ASSIGNMENT = "Microsoft.Authorization/policyAssignments"
+POLICY_SET = "Microsoft.Authorization/policySetDefinitions"
+POLICY_DEFINITION = "Microsoft.Authorization/policyDefinitions"
+MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
+MG_SUBSCRIPTION = "Microsoft.Management/managementGroups/subscriptions"   # a subscription as a group's child
 
 KNOWN_TYPES = (VAULT, STORAGE_CONFIG, PROTECTED_ITEM, VAULT_PE_CONNECTION, PRIVATE_ENDPOINT, ZONE_GROUP, NIC, VNET,
                SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT)
@@ -49,6 +63,9 @@ def canonical(arm_type: str | None) -> str | None:
 BACKUP = "azurebackup"
 SECONDARY = "azurebackup_secondary"
 BACKUP_GROUPS = frozenset({BACKUP, SECONDARY})      # lower-cased; AzureSiteRecovery is not Backup
+# API versions before 2023-04-01 list vault connections without groupIds; their names carry the group as a label:
+# ``pe1.5944358949303501042.backup.<guid>`` (``AzureBackup_secondary`` cannot be told apart there).
+_BACKUP_LABEL = re.compile(r"\.backup\.", re.I)
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -63,6 +80,8 @@ WRITE_DNS_A_ACTION = "microsoft.network/privatednszones/a/write"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
+WORKLOAD_MANAGEMENT = "azureworkload"                # backupManagementType of SQL/SAP HANA/ASE in a VM (lower-cased)
+VM_IN_ID = "/providers/microsoft.compute/virtualmachines/"
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SUB_ID = re.compile(r"^/subscriptions/([^/]+)/?$", re.I)
@@ -169,6 +188,25 @@ def covers(scope: str, rid: str) -> bool:
     if scope in ("", "/") or scope.startswith(MANAGEMENT_GROUP_PREFIX):
         return True
     return rid == scope or rid.startswith(scope + "/")
+
+
+def is_backup_connection_name(name) -> bool:
+    """A vault connection's name (or id: its last segment is taken) carries the label ``backup`` between dots, the
+    way API versions before 2023-04-01 tell a backup connection without ``groupIds`` (case-insensitive)."""
+    if not isinstance(name, str) or not name:
+        return False
+    return bool(_BACKUP_LABEL.search(name.rstrip("/").rsplit("/", 1)[-1]))
+
+
+def connection_groups(groups, conn_id=None, name=None) -> frozenset[str]:
+    """The lower-cased group ids of a vault-side private endpoint connection: its ``groupIds`` where it lists any,
+    else ``{"azurebackup"}`` when its name or the last segment of its id says backup (the rule catalogue's terms), else none."""
+    listed = frozenset(str(g).lower() for g in groups or () if g)
+    if listed:
+        return listed
+    if is_backup_connection_name(name) or is_backup_connection_name(conn_id):
+        return frozenset({BACKUP})
+    return frozenset()
 
 
 def role_guid(role_definition_id: str) -> str:
