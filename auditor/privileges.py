@@ -20,7 +20,9 @@ PLACEHOLDER_SCOPE = "/subscriptions/00000000-0000-0000-0000-000000000000"
 ROLE_NAME = "Azure Backup private endpoint auditor (read only)"
 DESCRIPTION = ("Reads what rsv-pe-auditor audits: Recovery Services vaults, their private endpoints, network "
                "interfaces, virtual networks, private DNS zones, records and links, role assignments, resource "
-               "providers and the Recovery Services activity log. No write, delete or action permissions.")
+               "providers and the Recovery Services activity log; the protected workloads' VMs, NSGs, route tables and "
+               "VNet peerings; resource guard proxies, resource guards and key vaults; policy assignments, policy set "
+               "definitions and management groups. No write, delete or action permissions.")
 
 
 def actions() -> list[str]:

@@ -55,8 +55,25 @@ def test_each_collectors_action_is_what_arm_checks_for_its_path():
         "virtual_network": f"{g}/Microsoft.Network/virtualNetworks/vnet",
         "private_dns_zone": f"{g}/Microsoft.Network/privateDnsZones/z",
         "role_definition": f"{s}/providers/Microsoft.Authorization/roleDefinitions/1111",
+        "workload_containers": f"{g}/Microsoft.RecoveryServices/vaults/v/backupProtectionContainers",
+        "virtual_machines": f"{s}/providers/Microsoft.Compute/virtualMachines",
+        "network_security_groups": f"{s}/providers/Microsoft.Network/networkSecurityGroups",
+        "route_tables": f"{s}/providers/Microsoft.Network/routeTables",
+        "vnet_peerings": f"{g}/Microsoft.Network/virtualNetworks/vnet/virtualNetworkPeerings",
+        "guard_proxies": f"{g}/Microsoft.RecoveryServices/vaults/v/backupResourceGuardProxies",
+        "resource_guard": f"{g}/Microsoft.DataProtection/resourceGuards/guard",
+        "guard_role_assignments": f"{g}/Microsoft.DataProtection/resourceGuards/guard/providers/"
+                                  "Microsoft.Authorization/roleAssignments",
+        "key_vaults": f"{s}/providers/Microsoft.KeyVault/vaults",
+        "policy_assignments": f"{s}/providers/Microsoft.Authorization/policyAssignments",
+        "policy_set": f"{s}/providers/Microsoft.Authorization/policySetDefinitions/set",
+        "builtin_policy_set": "/providers/Microsoft.Authorization/policySetDefinitions/set",
+        "group_policy_set": "/providers/Microsoft.Management/managementGroups/mg/providers/"
+                            "Microsoft.Authorization/policySetDefinitions/set",
+        "management_group": "/providers/Microsoft.Management/managementGroups/mg",
+        "mg_descendants": "/providers/Microsoft.Management/managementGroups/mg/descendants",
     }
-    assert paths.keys() == collect.COLLECTORS.keys()
+    assert paths.keys() == collect.COLLECTORS.keys(), set(paths) ^ set(collect.COLLECTORS)
     for name, path in paths.items():
         assert privileges.action_for("GET", path).lower() == collect.COLLECTORS[name].action.lower(), name
     assert privileges.action_for("POST", "/providers/Microsoft.ResourceGraph/resources?api-version=1") == \

@@ -7,6 +7,7 @@ from typing import Any, Callable
 from azure.core.exceptions import ClientAuthenticationError
 
 from .. import arm
+from .catalogue import GONE_LEVELS
 from .schedule import Task
 
 
@@ -48,7 +49,7 @@ def run_call(client: Callable[[str, str], Any], task: Task) -> tuple[list, dict 
     except DecodeError as exc:
         return [], error(scope, exc.status_code, f"{c.call}: malformed answer: {short(exc)}", c.type), pages[0]
     except HttpResponseError as exc:
-        if exc.status_code == 404 and (c.single or c.level in ("vault", "pe", "zone")):
+        if exc.status_code == 404 and (c.single or c.level in GONE_LEVELS):
             # gone between list and get (or between listing a parent and listing its children), or a
             # reference to nothing: ARM answers a child collection of a live parent with a (possibly empty) list
             return [], None, pages[0]
@@ -67,6 +68,8 @@ def run_call(client: Callable[[str, str], Any], task: Task) -> tuple[list, dict 
 def call_kwargs(task: Task) -> dict:
     c = task.c
     kw = dict(c.kwargs() if callable(c.kwargs) else c.kwargs)
+    if c.args:
+        kw.update(c.args(task.subject))
     if c.id_kw:
         kw[c.id_kw] = task.subject.lstrip("/")
     if c.names:

@@ -24,6 +24,15 @@ DNS = "azure.mgmt.privatedns:PrivateDnsManagementClient"
 AUTH = "azure.mgmt.authorization:AuthorizationManagementClient"
 MON = "azure.mgmt.monitor:MonitorManagementClient"
 GRAPH_CLIENT = "azure.mgmt.resourcegraph:ResourceGraphClient"
+COMPUTE = "azure.mgmt.compute:ComputeManagementClient"
+KV = "azure.mgmt.keyvault:KeyVaultManagementClient"
+DPP = "azure.mgmt.dataprotection:DataProtectionMgmtClient"
+POLICY = "azure.mgmt.resource.policy:PolicyClient"          # azure-mgmt-resource-policy
+MGMT = "azure.mgmt.managementgroups:ManagementGroupsMgmtClient"
+TENANT_CLIENTS = ("azure.mgmt.resource.subscriptions:SubscriptionClient", GRAPH_CLIENT, MGMT)   # no subscription id
+WORKLOAD_FILTER = "backupManagementType eq 'AzureWorkload'"
+# where a 404 on a child list means its parent is gone (ARM answers a live parent's empty collection with a list)
+GONE_LEVELS = ("vault", "pe", "zone", "vnet", "guard")
 GRAPH_ACTION = "Microsoft.ResourceGraph/resources/read"   # the POST of --source resource-graph queries
 RG = "resource_group_name"
 
@@ -32,6 +41,7 @@ RG = "resource_group_name"
 class Read:
     """One follow-up read of an id found in an object. ``subject`` says what the read is about: ``id`` (the id
     found), ``subscription`` (the id's subscription), ``listed`` (the subject of the call that returned the object),
+    ``by_listing`` (the id found, read with the listing's client: e.g. a built-in policy set definition),
     ``principal`` / ``assignment`` (a vault's managed identity, a role assignment: custom role definitions are read
     once both sides of an assignment to a vault's identity are known)."""
     collector: str
@@ -64,6 +74,8 @@ class Collector:
     id_kw: str | None = None
     single: bool = False        # a GET: 404 means gone (so does a 404 on a child list; a subscription list: error)
     first_page: bool = False    # existence is all the rules need
+    follow_up: bool = False     # a subscription-level list read only when an answer leads to it (not for every one)
+    args: Callable[[str], dict] | None = None   # keyword arguments from the subject id, where names do not fit
     then: tuple[Then, ...] = ()
     keep: Callable[[list], list] | None = None
 
@@ -87,12 +99,14 @@ def _groups(conn: Any) -> set[str]:
 
 
 def backup_vault_refs(vault: Any) -> tuple[bool, list[str]]:
-    """Whether the vault has a backup PE connection (vault side), and the PE ids its connections name."""
+    """Whether the vault has a backup PE connection (vault side), and the PE ids its connections name. A connection
+    without groupIds (API versions before 2023-04-01) is a backup one only when its name says so
+    (:func:`arm.connection_groups`)."""
     backup, refs = False, []
     for c in as_list(get(vault, "properties", "privateEndpointConnections")):
-        groups = _groups(c)
-        if groups and not groups & arm.BACKUP_GROUPS:
-            continue  # e.g. AzureSiteRecovery; no groupIds (older API versions): assume backup
+        groups = arm.connection_groups(as_list(get(c, "properties", "groupIds")), get(c, "id"), get(c, "name"))
+        if not groups & arm.BACKUP_GROUPS:
+            continue  # e.g. AzureSiteRecovery, or a groupId-less connection whose name has no 'backup' label
         backup = True
         pe = get(c, "properties", "privateEndpoint", "id")
         if isinstance(pe, str):
@@ -180,11 +194,91 @@ def _event_kwargs() -> dict:
             "select": ",".join(EVENT_FIELDS)}
 
 
+def _ids_at(obj: Any, *path: str) -> list[str]:
+    rid = get(obj, *path)
+    return [rid] if isinstance(rid, str) and rid else []
+
+
+def _workload_vm(container: Any) -> list[str]:
+    """The VM an AzureWorkload protection container (or protected item) names."""
+    p = get(container, "properties") or {}
+    bmt, src = get(p, "backupManagementType"), get(p, "sourceResourceId")
+    if isinstance(bmt, str) and bmt.lower() == arm.WORKLOAD_MANAGEMENT and isinstance(src, str) \
+            and arm.VM_IN_ID in src.lower():
+        return [src]
+    return []
+
+
+def _no_peerings(vnet: Any) -> list[str]:
+    """A VNet whose body does not carry its peerings (ARM's GET and list do; some exports and proxies do not)."""
+    props = get(vnet, "properties")
+    return _own_id(vnet) if isinstance(props, dict) and "virtualNetworkPeerings" not in props else []
+
+
+def _cmk_vault(v: Any) -> list[str]:
+    """A backup PE vault encrypted with a customer-managed key (its key vault is found by listing)."""
+    uri = get(v, "properties", "encryption", "keyVaultProperties", "keyUri")
+    return _own_id(v) if isinstance(uri, str) and uri and _backup_vault(v) else []
+
+
+def _set_definition(kind: str) -> Callable[[Any], list[str]]:
+    """The policy set definition an assignment names, by id form: ``builtin`` (/providers/...), ``subscription``
+    or ``group`` (a management group's)."""
+    def ids(a: Any) -> list[str]:
+        rid = get(a, "properties", "policyDefinitionId")
+        if not isinstance(rid, str) or "/policysetdefinitions/" not in rid.lower():
+            return []
+        low = rid.lower()
+        form = "subscription" if low.startswith("/subscriptions/") else \
+            "group" if low.startswith(arm.MANAGEMENT_GROUP_PREFIX) else "builtin"
+        return [rid] if form == kind else []
+    return ids
+
+
+def _assignment_groups(a: Any) -> list[str]:
+    """The management groups an assignment's scope and notScopes name (the hierarchy its coverage rests on)."""
+    p = get(a, "properties") or {}
+    scopes = [get(p, "scope"), *as_list(get(p, "notScopes"))]
+    rid = get(a, "id")
+    if isinstance(rid, str) and "/providers/microsoft.authorization/policyassignments/" in rid.lower():
+        scopes.append(rid[:rid.lower().index("/providers/microsoft.authorization/policyassignments/")])
+    return ["/".join(s.split("/")[:5]) for s in scopes
+            if isinstance(s, str) and s.lower().startswith(arm.MANAGEMENT_GROUP_PREFIX) and len(s.split("/")) > 4]
+
+
+def _set_args(rid: str) -> dict:
+    parts = rid.rstrip("/").split("/")
+    kw = {"policy_set_definition_name": parts[-1]}
+    if rid.lower().startswith(arm.MANAGEMENT_GROUP_PREFIX):
+        kw["management_group_id"] = parts[4]
+    return kw
+
+
+def _group_args(rid: str) -> dict:
+    return {"group_id": rid.rstrip("/").split("/")[4]}
+
+
+def _mg_nodes(items: list) -> list:
+    """A descendants answer as the objects the model reads: groups as they are; a subscription (``type``
+    ``/subscriptions``, its id the subscription's own, taken by the subscription object) as the management group
+    subscriptions API spells it: ``<parent group>/subscriptions/<id>``, type ``.../managementGroups/subscriptions``."""
+    out = []
+    for d in items:
+        if isinstance(d, dict) and str(d.get("type") or "").lower() == "/subscriptions":
+            parent, name = get(d, "properties", "parent", "id"), d.get("name")
+            if isinstance(parent, str) and isinstance(name, str):
+                d = {**d, "id": f"{parent.rstrip('/')}/subscriptions/{name}", "type": arm.MG_SUBSCRIPTION}
+        out.append(d)
+    return out
+
+
 # -- the collectors --------------------------------------------------------------------------------------------------
 
 VAULT_THEN = (
     Then(_vault_principal, (Read("role_definition", "principal"),)),
-    Then(_backup_vault, (Read("storage_config"), Read("activity_log", "listed"))),
+    Then(_backup_vault, (Read("storage_config"), Read("activity_log", "listed"), Read("workload_containers"),
+                         Read("guard_proxies"))),
+    Then(_cmk_vault, (Read("key_vaults", "listed"),), source="arm"),
     Then(_vault_pe_refs, (Read("private_endpoint"),), scope="out"),
     Then(_other_vault, (Read("protected_items"),), source="arm"),
 )
@@ -197,6 +291,28 @@ PE_THEN = (
     Then(_pe_vnet, (Read("virtual_network"),), scope="out"),
 )
 ZONE_THEN = (Then(_own_id, (Read("a_records"), Read("vnet_links"))),)
+VNET_THEN = (Then(_no_peerings, (Read("vnet_peerings"),)),)
+# a workload's VM: the VMs, NSGs and route tables of its subscription, one list each (never a GET per VM); its NIC
+# and VNet are in the subscription's lists too (already read where the subscription is audited)
+WORKLOAD_SUB_READS = (Read("virtual_machines", "subscription"), Read("network_security_groups", "subscription"),
+                      Read("route_tables", "subscription"))
+CONTAINER_THEN = (
+    Then(_workload_vm, WORKLOAD_SUB_READS, scope="in", source="arm"),   # Resource Graph lists them itself
+    Then(_workload_vm, WORKLOAD_SUB_READS + (Read("network_interfaces", "subscription"),
+                                              Read("virtual_networks", "subscription")), scope="out"),
+)
+PROXY_THEN = (
+    Then(lambda p: _ids_at(p, "properties", "resourceGuardResourceId"), (Read("resource_guard"),)),
+    # who holds roles on the guard: the subscription's listing shows them where it is audited
+    Then(lambda p: _ids_at(p, "properties", "resourceGuardResourceId"), (Read("guard_role_assignments"),),
+         scope="out"),
+)
+ASSIGNMENT_THEN = (
+    Then(_set_definition("builtin"), (Read("builtin_policy_set", "by_listing"),)),
+    Then(_set_definition("subscription"), (Read("policy_set"),)),
+    Then(_set_definition("group"), (Read("group_policy_set", "by_listing"),)),
+    Then(_assignment_groups, (Read("management_group", "by_listing"),)),
+)
 READ = "/read"
 N = "Microsoft.Network/"
 
@@ -212,7 +328,8 @@ COLLECTORS: dict[str, Collector] = {c.name: c for c in (
     Collector("private_endpoints", NET, "private_endpoints.list_by_subscription", arm.PRIVATE_ENDPOINT,
               "subscription", arm.PRIVATE_ENDPOINT + READ, then=PE_THEN),
     Collector("network_interfaces", NET, "network_interfaces.list_all", arm.NIC, "subscription", arm.NIC + READ),
-    Collector("virtual_networks", NET, "virtual_networks.list_all", arm.VNET, "subscription", arm.VNET + READ),
+    Collector("virtual_networks", NET, "virtual_networks.list_all", arm.VNET, "subscription", arm.VNET + READ,
+              then=VNET_THEN),
     Collector("private_dns_zones", DNS, "private_zones.list", arm.ZONE, "subscription", arm.ZONE + READ,
               then=ZONE_THEN),
     Collector("role_assignments", AUTH, "role_assignments.list_for_subscription", arm.ROLE_ASSIGNMENT,
@@ -223,8 +340,43 @@ COLLECTORS: dict[str, Collector] = {c.name: c for c in (
     Collector("storage_config", BKP, "backup_resource_storage_configs_non_crr.get", arm.STORAGE_CONFIG, "vault",
               arm.STORAGE_CONFIG + READ, names=(RG, "vault_name"), single=True),
     Collector("protected_items", BKP, "backup_protected_items.list", arm.PROTECTED_ITEM, "vault",
-              "Microsoft.RecoveryServices/vaults/backupProtectedItems/read", names=(RG, "vault_name"),
-              first_page=True),
+              "Microsoft.RecoveryServices/vaults/backupProtectedItems/read", names=(RG, "vault_name")),
+    # the workload side (#13): a PE vault's AzureWorkload containers (filtered server-side, every page) name VMs
+    Collector("workload_containers", BKP, "backup_protection_containers.list", arm.PROTECTION_CONTAINER, "vault",
+              "Microsoft.RecoveryServices/vaults/backupProtectionContainers/read", {"filter": WORKLOAD_FILTER},
+              names=(RG, "vault_name"), then=CONTAINER_THEN),
+    Collector("virtual_machines", COMPUTE, "virtual_machines.list_all", arm.VM, "subscription", arm.VM + READ,
+              follow_up=True),
+    Collector("network_security_groups", NET, "network_security_groups.list_all", arm.NSG, "subscription",
+              arm.NSG + READ, follow_up=True),
+    Collector("route_tables", NET, "route_tables.list_all", arm.ROUTE_TABLE, "subscription", arm.ROUTE_TABLE + READ,
+              follow_up=True),
+    Collector("vnet_peerings", NET, "virtual_network_peerings.list", arm.VNET_PEERING, "vnet", arm.VNET_PEERING + READ,
+              names=(RG, "virtual_network_name")),
+    # hardening (#14): resource guard proxies of a PE vault, the guard, who holds roles on it, CMK key vaults
+    Collector("guard_proxies", BKP, "resource_guard_proxies.get", arm.GUARD_PROXY, "vault", arm.GUARD_PROXY + READ,
+              names=(RG, "vault_name"), then=PROXY_THEN),
+    Collector("resource_guard", DPP, "resource_guards.get", arm.RESOURCE_GUARD, "id", arm.RESOURCE_GUARD + READ,
+              names=(RG, "resource_guards_name"), single=True),
+    Collector("guard_role_assignments", AUTH, "role_assignments.list_for_scope", arm.ROLE_ASSIGNMENT, "guard",
+              arm.ROLE_ASSIGNMENT + READ, {"filter": "atScope()"}, id_kw="scope",
+              then=(Then(_assignment, (Read("role_definition", "assignment"),)),)),
+    Collector("key_vaults", KV, "vaults.list_by_subscription", arm.KEY_VAULT, "subscription", arm.KEY_VAULT + READ,
+              follow_up=True),
+    # guardrails (#15): assignments as ARM lists them at a subscription (inherited ones included), their sets,
+    # the management groups they rest on; --management-group: a group's descendants
+    Collector("policy_assignments", POLICY, "policy_assignments.list", arm.POLICY_ASSIGNMENT, "subscription",
+              arm.POLICY_ASSIGNMENT + READ, then=ASSIGNMENT_THEN),
+    Collector("policy_set", POLICY, "policy_set_definitions.get", arm.POLICY_SET, "id", arm.POLICY_SET + READ,
+              args=_set_args, single=True),
+    Collector("builtin_policy_set", POLICY, "policy_set_definitions.get_built_in", arm.POLICY_SET, "id",
+              arm.POLICY_SET + READ, args=_set_args, single=True),
+    Collector("group_policy_set", POLICY, "policy_set_definitions.get_at_management_group", arm.POLICY_SET, "id",
+              arm.POLICY_SET + READ, args=_set_args, single=True),
+    Collector("management_group", MGMT, "management_groups.get", arm.MANAGEMENT_GROUP, "id",
+              arm.MANAGEMENT_GROUP + READ, {"expand": "children", "recurse": True}, args=_group_args, single=True),
+    Collector("mg_descendants", MGMT, "management_groups.get_descendants", arm.MANAGEMENT_GROUP, "group",
+              arm.MANAGEMENT_GROUP + "/descendants" + READ, args=_group_args, keep=_mg_nodes),
     Collector("zone_groups", NET, "private_dns_zone_groups.list", arm.ZONE_GROUP, "pe", arm.ZONE_GROUP + READ,
               names=(RG, "private_endpoint_name"),
               then=(Then(_zone_group_zones, (Read("private_dns_zone"),), scope="out"),)),
@@ -238,7 +390,7 @@ COLLECTORS: dict[str, Collector] = {c.name: c for c in (
     Collector("network_interface", NET, "network_interfaces.get", arm.NIC, "id", arm.NIC + READ,
               names=(RG, "network_interface_name"), single=True),
     Collector("virtual_network", NET, "virtual_networks.get", arm.VNET, "id", arm.VNET + READ,
-              names=(RG, "virtual_network_name"), single=True),
+              names=(RG, "virtual_network_name"), single=True, then=VNET_THEN),
     Collector("private_dns_zone", DNS, "private_zones.get", arm.ZONE, "id", arm.ZONE + READ,
               names=(RG, "private_zone_name"), single=True, then=ZONE_THEN),
     Collector("role_definition", AUTH, "role_definitions.get_by_id", arm.ROLE_DEFINITION, "id",
@@ -271,5 +423,5 @@ def graph_query(table: str, arm_type: str) -> str:
 
 def subscription_reads(source: str) -> list[str]:
     """The collectors read for every subscription at the start (the rest are follow-ups or GETs by id)."""
-    return [c.name for c in COLLECTORS.values() if c.level == "subscription" and
+    return [c.name for c in COLLECTORS.values() if c.level == "subscription" and not c.follow_up and
             c.name not in ("subscription", "activity_log") and (source == "arm" or c.name in GRAPH_ARM)]

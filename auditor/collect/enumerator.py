@@ -18,7 +18,7 @@ from typing import Any
 from .. import arm
 from . import settings
 from .calls import run_call
-from .catalogue import COLLECTORS, GRAPH_CLIENT, SUBS, Read, get, subscription_reads
+from .catalogue import COLLECTORS, TENANT_CLIENTS, Read, get, subscription_reads
 from .graph import GraphSource, run_query
 from .pacing import Pacer
 from .schedule import Page, Task, TaskQueue, task_key
@@ -70,7 +70,7 @@ class Enumerator(GraphSource):
 
     # -- clients and calls ----------------------------------------------------------------------------------------
     def client(self, path: str, sub: str):
-        tenant_level = path in (SUBS, GRAPH_CLIENT)
+        tenant_level = path in TENANT_CLIENTS
         key = (path, "" if tenant_level else sub)
         cl = self._clients.get(key)
         if cl is not None:
@@ -255,6 +255,8 @@ class Enumerator(GraphSource):
             self._role_definition(read.collector, *found)
         elif read.subject == "listed":
             self.add(read.collector, t.subject, t.group)
+        elif read.subject == "by_listing":
+            self.add(read.collector, found, t.group, client_sub=t.client_sub)
         elif read.subject == "subscription":
             sub = arm.subscription_of(found)
             self.add(read.collector, sub, t.group, client_sub=sub)

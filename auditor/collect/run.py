@@ -9,8 +9,11 @@ from datetime import datetime, timezone
 from azure.core.exceptions import ClientAuthenticationError
 
 from .calls import short
-from .catalogue import COLLECTED_TYPES
+from .. import arm as A
+from .calls import error
+from .catalogue import COLLECTED_TYPES, COLLECTORS
 from .enumerator import Enumerator
+from .schedule import Task
 from .session import SharedCredential
 from .settings import CLOUDS, DEFAULT_CONCURRENCY, CollectError, default_arm_endpoint
 from .workers import join, split, worker_count
@@ -45,7 +48,8 @@ def _looks_like_guid(s: str) -> bool:
 
 def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint: str | None, cloud: str = "public",
                    max_concurrency: int = DEFAULT_CONCURRENCY, progress=None, connection_verify=None,
-                   source: str = "arm", stats: dict | None = None, workers: int | None = None) -> dict:
+                   source: str = "arm", stats: dict | None = None, workers: int | None = None,
+                   management_groups: list[str] | None = None) -> dict:
     """Read the estate of ``subscriptions`` (ids or display names; None: every subscription the credential can
     list) and return ``{"resources", "errors", "collected_at", "collected_types"}`` (see the module doc).
 
@@ -56,7 +60,11 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
 
     ``workers`` (default: one per core, at most 4, at least 4 subscriptions each) splits the subscriptions among
     forked worker processes, since a request costs the client about as much CPU as it waits for ARM; each
-    subscription's budget stays in one process (see :func:`~auditor.collect.workers.split`)."""
+    subscription's budget stays in one process (see :func:`~auditor.collect.workers.split`).
+
+    ``management_groups`` (names or ids) adds every subscription under each group, recursively (the group's
+    descendants), to the subscriptions asked for; one listed under a group that the credential cannot list is an
+    error record for its scope (never skipped silently), and the groups themselves are read."""
     if cloud not in CLOUDS:
         raise CollectError(f"--cloud: unknown cloud {cloud!r} (choose from {', '.join(CLOUDS)})")
     if source not in ("arm", "resource-graph"):
@@ -72,9 +80,15 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
         if err:
             err["scope"] = ""
             en.errors.append(err)
-            if not subscriptions:
+            if not subscriptions and not management_groups:
                 return _result(en, collected_at)
         listed = [s for s in listed if isinstance(s, dict) and isinstance(s.get("subscriptionId"), str)]
+        group_ids = [A.MANAGEMENT_GROUP_PREFIX + g.strip().rstrip("/").rsplit("/", 1)[-1]
+                     for g in management_groups or ()]
+        if group_ids:
+            subscriptions = [*(subscriptions or []), *_under_groups(en, group_ids, listed, err is None)]
+            if not subscriptions:
+                return _result(en, collected_at)
         chosen, missing = _select(listed, subscriptions)
         subs = [s["subscriptionId"] for s in chosen] + missing
         en.in_scope = {s.lower() for s in subs}
@@ -90,6 +104,8 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
             join(en, children)
         else:
             en.start(subs, missing)
+        for g in group_ids:
+            en.add("management_group", g, "")
         en.drain()
         en.role_definitions()
         en.drain()
@@ -107,6 +123,35 @@ def collect_estate(credential, *, subscriptions: list[str] | None, arm_endpoint:
                          paced_seconds=round(en.pacer.waited, 3), chain=en.chain, calls=en.calls_total,
                          by_budget=dict(en.pacer.by_key), source=source, workers=used)
 
+
+
+def _under_groups(en: Enumerator, group_ids: list[str], listed: list[dict], listing_ok: bool) -> list[str]:
+    """The subscriptions under the groups (their descendants), as ids to read; the groups' descendants kept. One
+    the credential's listing does not show is an error record (it cannot be read: ARM lists every subscription
+    a principal holds a role on), unless the listing itself failed (then it is read by id, like --subscription)."""
+    readable = {s["subscriptionId"].lower() for s in listed}
+    c = COLLECTORS["mg_descendants"]
+    out: list[str] = []
+    for gid in group_ids:
+        objs, err = en.run(Task(c, gid, "", ""))
+        en._pages.pop((c.name, gid.lower()), None)
+        if err:
+            en.errors.append(err)
+            continue
+        en.keep_new(c.keep(objs) if c.keep else objs)
+        for d in objs:
+            if not isinstance(d, dict) or str(d.get("type") or "").lower() != "/subscriptions":
+                continue
+            sub = str(d.get("name") or "")
+            if not sub or sub.lower() in (o.lower() for o in out):
+                continue
+            if listing_ok and sub.lower() not in readable:
+                en.errors.append(error(f"/subscriptions/{sub.lower()}", 403,
+                                       f"listed under management group {gid.rsplit('/', 1)[-1]} but not readable "
+                                       "with this credential (absent from its subscription list)", *COLLECTED_TYPES))
+                continue
+            out.append(sub)
+    return out
 
 
 def _result(en: Enumerator, collected_at: str) -> dict:

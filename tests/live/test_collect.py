@@ -194,14 +194,14 @@ def test_arm_endpoint_from_environment_and_clouds(live_env, emulator, credential
 
 def test_collectors_are_data():
     levels = {c.level for c in collect.COLLECTORS.values()}
-    assert levels == {"tenant", "subscription", "vault", "pe", "zone", "id"}
+    assert levels == {"tenant", "subscription", "vault", "pe", "zone", "vnet", "guard", "group", "id"}
     assert all(":" in c.client and "." in c.call for c in collect.COLLECTORS.values())
     # follow-ups are data too: every read names a collector, with a subject and scope the enumerator knows
     thens = [t for c in collect.COLLECTORS.values() for t in c.then]
     reads = [r for t in thens for r in t.reads]
     assert reads and all(r.collector in collect.COLLECTORS for r in reads)
     assert {t.scope for t in thens} <= {"any", "in", "out"} and {t.source for t in thens} <= {None, "arm"}
-    assert {r.subject for r in reads} == {"id", "subscription", "listed", "principal", "assignment"}
+    assert {r.subject for r in reads} == {"id", "subscription", "listed", "principal", "assignment", "by_listing"}
 
 
 def test_collected_text_round_trips_whatever_the_sdk_parsed():

@@ -179,7 +179,7 @@ def test_vanished_between_list_and_get_is_gone_not_an_error(demo, tmp_path, caps
     vault = next(o for o in OBJECTS if o.get("name") == "rsv-dev-sql-01")["id"]
     demo.faults.append(Fault(status=404, prefix=vault))
     run = audit(tmp_path, capsys)
-    assert demo.faults[0].fired == 1
+    assert demo.faults[0].fired == 3   # its storage config, workload containers and guard proxies: all gone
     assert run.code == 1 and run.doc["errors"] == [] and not run.errors()
     rest = [o for o in OBJECTS if not o["id"].lower().startswith(vault.lower() + "/backupstorageconfig")]
     assert len(rest) == len(OBJECTS) - 1
@@ -206,7 +206,8 @@ def test_403_on_one_subscription(demo, tmp_path, capsys, workers):
     assert run.code == 3
     assert {(e["scope"].lower(), e["status"]) for e in run.doc["errors"]} == {(f"/subscriptions/{DEV}", 403)}
     assert {t for e in run.doc["errors"] for t in e["types"]} == {
-        arm.VAULT, arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET, arm.ZONE, arm.ROLE_ASSIGNMENT, arm.PROVIDER}
+        arm.VAULT, arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET, arm.ZONE, arm.ROLE_ASSIGNMENT, arm.PROVIDER,
+        arm.POLICY_ASSIGNMENT}
     provider = {("SUB-001", "Microsoft.RecoveryServices"), ("SUB-002", "Microsoft.RecoveryServices")}
     assert_exact(run, truth(), ABSENCE_ROWS | provider, absent=DEV)
     assert [k for k in run.rows if f"/subscriptions/{DEV}/" in k[1]] == [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import privileges
+from auditor import arm, privileges
 from tests.emulator import Fault, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,8 @@ def test_json_logs_one_record_per_subscription(demo_env, emulator, tmp_path):
                                     "Microsoft.Insights/eventtypes/values", "Microsoft.Resources/providers",
                                     "Microsoft.RecoveryServices/vaults/backupstorageconfig",
                                     "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/"
-                                    "protectedItems"}
+                                    "protectedItems", arm.PROTECTION_CONTAINER, arm.GUARD_PROXY,
+                                    arm.POLICY_ASSIGNMENT}
     # what was collected per subscription adds up to what the estate holds there (subscriptions listed apart)
     total = sum(r["objects"] for r in recs)
     assert total == len({o["id"].lower() for o in OBJECTS}) - len(SUBS)
