@@ -403,7 +403,11 @@ COLLECTED_TYPES = sorted({c.type for c in COLLECTORS.values()})
 # stands in for the ARM collector named by its key (whose follow-up calls it then queues: zone groups, storage
 # config, activity log, references out of scope); what Resource Graph does not hold (zone groups, backup storage
 # config, providers, the activity log; vaults, whose systemData.createdAt SUB-002 needs and Resource Graph rows
-# lack; role assignments, whose management-group inheritance ARM's list shows) is still read through ARM.
+# lack; role assignments, whose management-group inheritance ARM's list shows) is still read through ARM. So are
+# the new types Resource Graph does not serve per subscription: AzureWorkload protection containers and resource
+# guard proxies (per vault, like the storage config), guards and set definitions (by id), and policy assignments
+# (ARM's list at a subscription includes those inherited from management groups; policyresources rows of a
+# subscription-scoped query do not). VMs, NSGs, route tables and key vaults come from the resources table.
 GRAPH_QUERIES: dict[str, tuple[str, str]] = {
     "private_endpoints": ("resources", arm.PRIVATE_ENDPOINT),
     "network_interfaces": ("resources", arm.NIC),
@@ -412,8 +416,12 @@ GRAPH_QUERIES: dict[str, tuple[str, str]] = {
     "vnet_links": ("resources", arm.VNET_LINK),
     "a_records": ("dnsresources", arm.A_RECORD),
     "protected_items": ("recoveryservicesresources", arm.PROTECTED_ITEM),
+    "virtual_machines": ("resources", arm.VM),
+    "network_security_groups": ("resources", arm.NSG),
+    "route_tables": ("resources", arm.ROUTE_TABLE),
+    "key_vaults": ("resources", arm.KEY_VAULT),
 }
-GRAPH_ARM = ("provider", "vaults", "role_assignments")   # subscription-level reads that stay on ARM
+GRAPH_ARM = ("provider", "vaults", "role_assignments", "policy_assignments")   # subscription-level reads on ARM
 
 
 def graph_query(table: str, arm_type: str) -> str:
