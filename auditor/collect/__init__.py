@@ -23,7 +23,7 @@ transport, pipeline), pacing (budgets, retry), schedule (tasks and their queue),
 from __future__ import annotations
 
 from .catalogue import (COLLECTED_TYPES, COLLECTORS, GRAPH_ACTION, GRAPH_ARM, GRAPH_QUERIES, Collector, Read, Then,
-                        graph_query)
+                        graph_query, graph_types)
 from .pacing import BoundedRetry, Pacer, pace_key, seconds
 from .progress import Progress
 from .run import collect_estate
@@ -35,4 +35,4 @@ from .spool import Collected, Spool
 __all__ = ["CLOUDS", "COLLECTED_TYPES", "COLLECTORS", "DEFAULT_CONCURRENCY", "EVENT_FIELDS", "EVENT_WINDOW_DAYS",
            "GRAPH", "GRAPH_ACTION", "GRAPH_ARM", "GRAPH_QUERIES", "PACING", "RETRY", "BoundedRetry", "Collected",
            "CollectError", "Collector", "Pacer", "Progress", "Read", "SharedCredential", "Spool", "Then",
-           "build_credential", "collect_estate", "default_arm_endpoint", "graph_query", "pace_key", "seconds"]
+           "build_credential", "collect_estate", "default_arm_endpoint", "graph_query", "graph_types", "pace_key", "seconds"]

@@ -416,17 +416,22 @@ GRAPH_QUERIES: dict[str, tuple[str, str]] = {
     "vnet_links": ("resources", arm.VNET_LINK),
     "a_records": ("dnsresources", arm.A_RECORD),
     "protected_items": ("recoveryservicesresources", arm.PROTECTED_ITEM),
-    "virtual_machines": ("resources", arm.VM),
-    "network_security_groups": ("resources", arm.NSG),
-    "route_tables": ("resources", arm.ROUTE_TABLE),
-    "key_vaults": ("resources", arm.KEY_VAULT),
+    # one query for the four (Resource Graph's quota counts queries, not rows): none has a follow-up
+    "workloads_and_keys": ("resources", (arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)),
 }
 GRAPH_ARM = ("provider", "vaults", "role_assignments", "policy_assignments")   # subscription-level reads on ARM
 
 
-def graph_query(table: str, arm_type: str) -> str:
-    """The KQL the tool sends for one type (the emulator recognises exactly these)."""
+def graph_query(table: str, arm_type: str | tuple[str, ...]) -> str:
+    """The KQL the tool sends for one type, or several (the emulator recognises exactly these)."""
+    if isinstance(arm_type, tuple):
+        return f"{table} | where type in~ ({', '.join(repr(t.lower()) for t in arm_type)}) | order by id asc"
     return f"{table} | where type =~ '{arm_type.lower()}' | order by id asc"
+
+
+def graph_types(arm_type: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The types a :data:`GRAPH_QUERIES` entry reads."""
+    return arm_type if isinstance(arm_type, tuple) else (arm_type,)
 
 
 def subscription_reads(source: str) -> list[str]:

@@ -14,7 +14,7 @@ from .. import arm
 from . import settings
 from .calls import error, short, skim
 from .catalogue import (COLLECTED_TYPES, COLLECTORS, GRAPH_ACTION, GRAPH_CLIENT, GRAPH_QUERIES, Collector, get,
-                        graph_query)
+                        graph_query, graph_types)
 from .schedule import Page, Task
 
 _GRAPH_COLUMNS = ("subscriptionId", "resourceGroup", "tenantId")   # Resource Graph's, not in ARM's objects
@@ -51,7 +51,7 @@ def run_query(client: Callable[[str, str], Any], task: Task, subs: list[str],
             if isinstance(doc, dict):   # the SDK's model of the page: without the rows we already hold
                 skim(response.http_response, {k: v for k, v in doc.items() if k != "data"} | {"data": []})
 
-    what, ty = f"Resource Graph query {query!r}", task.c.type
+    what, ty = f"Resource Graph query {query!r}", task.c.kwargs.get("types", (task.c.type,))
     try:
         graph, token = client(GRAPH_CLIENT, ""), None
         while True:
@@ -74,14 +74,14 @@ def run_query(client: Callable[[str, str], Any], task: Task, subs: list[str],
     except ClientAuthenticationError:
         raise
     except DecodeError as exc:
-        return [], error("", exc.status_code, f"{what}: malformed answer: {short(exc)}", ty), max(1, pages)
+        return [], error("", exc.status_code, f"{what}: malformed answer: {short(exc)}", *ty), max(1, pages)
     except HttpResponseError as exc:
-        return [], error("", exc.status_code, f"{what}: {short(exc)}", ty), max(1, pages)
+        return [], error("", exc.status_code, f"{what}: {short(exc)}", *ty), max(1, pages)
     except AzureError as exc:
-        return [], error("", None, f"{what}: {type(exc).__name__}: {short(exc)}", ty), max(1, pages)
+        return [], error("", None, f"{what}: {type(exc).__name__}: {short(exc)}", *ty), max(1, pages)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         msg = f"{what}: malformed answer: {type(exc).__name__}: {short(exc)}"
-        return [], error("", None, msg, ty), max(1, pages)
+        return [], error("", None, msg, *ty), max(1, pages)
     return rows, None, max(1, pages)
 
 class GraphSource:
@@ -96,8 +96,9 @@ class GraphSource:
             for sub in self._batches[batch]:
                 self._started.setdefault(sub.lower(), time.monotonic())
             for name, (table, arm_type) in GRAPH_QUERIES.items():
-                c = Collector(f"graph:{name}", GRAPH_CLIENT, "resources", arm_type, "graph", GRAPH_ACTION,
-                              {"query": graph_query(table, arm_type), "as": name})
+                types = graph_types(arm_type)
+                c = Collector(f"graph:{name}", GRAPH_CLIENT, "resources", types[0], "graph", GRAPH_ACTION,
+                              {"query": graph_query(table, arm_type), "as": name, "types": types})
                 key = (c.name, batch)
                 self._seen.add(key)
                 self._depth[key] = self._cur_depth
@@ -132,11 +133,15 @@ class GraphSource:
         for r in rows:
             rid = get(r, "id")
             by_sub.setdefault(arm.subscription_of(rid) if isinstance(rid, str) else "", []).append(r)
+        several = len(t.c.kwargs.get("types", ())) > 1
         for sub, objs in by_sub.items():
-            st = Task(COLLECTORS[name], sub, sub, sub)
-            if name != "private_dns_zones":   # records and links come from Resource Graph too
-                objs = self.follow(st, objs)
+            if name in COLLECTORS and name != "private_dns_zones":   # records and links come from Resource Graph too
+                objs = self.follow(Task(COLLECTORS[name], sub, sub, sub), objs)
             objs = [o for o in objs if self._new(o)]
             self.resources.extend(objs)
-            self._counts.setdefault(sub, Counter())[t.c.type] += len(objs)
+            counts = self._counts.setdefault(sub, Counter())
+            if several:
+                counts.update(str(get(o, "type")) for o in objs)
+            else:
+                counts[t.c.type] += len(objs)
 
