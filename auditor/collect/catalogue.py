@@ -410,14 +410,13 @@ COLLECTED_TYPES = sorted({c.type for c in COLLECTORS.values()})
 # subscription-scoped query do not). VMs, NSGs, route tables and key vaults come from the resources table.
 GRAPH_QUERIES: dict[str, tuple[str, str]] = {
     "private_endpoints": ("resources", arm.PRIVATE_ENDPOINT),
-    "network_interfaces": ("resources", arm.NIC),
+    # NICs with the types that have no follow-up either, in one query (Resource Graph's quota counts queries)
+    "network_interfaces": ("resources", (arm.NIC, arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)),
     "virtual_networks": ("resources", arm.VNET),
     "private_dns_zones": ("resources", arm.ZONE),
     "vnet_links": ("resources", arm.VNET_LINK),
     "a_records": ("dnsresources", arm.A_RECORD),
     "protected_items": ("recoveryservicesresources", arm.PROTECTED_ITEM),
-    # one query for the four (Resource Graph's quota counts queries, not rows): none has a follow-up
-    "workloads_and_keys": ("resources", (arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)),
 }
 GRAPH_ARM = ("provider", "vaults", "role_assignments", "policy_assignments")   # subscription-level reads on ARM
 

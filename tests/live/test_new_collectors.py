@@ -380,7 +380,7 @@ def test_resource_graph_reads_the_same_types(new, run, emulator):
         ("/virtualmachines", "/networksecuritygroups", "/routetables", "/microsoft.keyvault/vaults"))]
     assert arm_lists == []
     queries = set(graph.queries)
-    assert collect.graph_query("resources", (arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)) in queries
+    assert collect.graph_query("resources", (arm.NIC, arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)) in queries
     assert gets(emulator, ends="/backupProtectionContainers") and gets(emulator, ends="/policyAssignments")
     assert [r["path"].split("/")[-2] for r in gets(emulator, ends="/virtualNetworkPeerings")] == ["vnet-app"]
     assert findings(result["resources"]) == findings(list(got.values()))
