@@ -72,6 +72,7 @@ def test_each_collectors_action_is_what_arm_checks_for_its_path():
                             "Microsoft.Authorization/policySetDefinitions/set",
         "management_group": "/providers/Microsoft.Management/managementGroups/mg",
         "mg_descendants": "/providers/Microsoft.Management/managementGroups/mg/descendants",
+        "group_descendants": "/providers/Microsoft.Management/managementGroups/mg/descendants",
     }
     assert paths.keys() == collect.COLLECTORS.keys(), set(paths) ^ set(collect.COLLECTORS)
     for name, path in paths.items():

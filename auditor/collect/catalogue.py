@@ -32,7 +32,7 @@ MGMT = "azure.mgmt.managementgroups:ManagementGroupsMgmtClient"
 TENANT_CLIENTS = ("azure.mgmt.resource.subscriptions:SubscriptionClient", GRAPH_CLIENT, MGMT)   # no subscription id
 WORKLOAD_FILTER = "backupManagementType eq 'AzureWorkload'"
 # where a 404 on a child list means its parent is gone (ARM answers a live parent's empty collection with a list)
-GONE_LEVELS = ("vault", "pe", "zone", "vnet", "guard")
+GONE_LEVELS = ("vault", "pe", "zone", "vnet", "guard", "mg")
 GRAPH_ACTION = "Microsoft.ResourceGraph/resources/read"   # the POST of --source resource-graph queries
 RG = "resource_group_name"
 
@@ -311,7 +311,8 @@ ASSIGNMENT_THEN = (
     Then(_set_definition("builtin"), (Read("builtin_policy_set", "by_listing"),)),
     Then(_set_definition("subscription"), (Read("policy_set"),)),
     Then(_set_definition("group"), (Read("group_policy_set", "by_listing"),)),
-    Then(_assignment_groups, (Read("management_group", "by_listing"),)),
+    # the groups an assignment's coverage rests on: each group (with its path) and what lies under it
+    Then(_assignment_groups, (Read("management_group", "by_listing"), Read("group_descendants", "by_listing"))),
 )
 READ = "/read"
 N = "Microsoft.Network/"
@@ -374,7 +375,10 @@ COLLECTORS: dict[str, Collector] = {c.name: c for c in (
     Collector("group_policy_set", POLICY, "policy_set_definitions.get_at_management_group", arm.POLICY_SET, "id",
               arm.POLICY_SET + READ, args=_set_args, single=True),
     Collector("management_group", MGMT, "management_groups.get", arm.MANAGEMENT_GROUP, "id",
-              arm.MANAGEMENT_GROUP + READ, {"expand": "children", "recurse": True}, args=_group_args, single=True),
+              arm.MANAGEMENT_GROUP + READ, {"expand": "path"}, args=_group_args, single=True),
+    Collector("group_descendants", MGMT, "management_groups.get_descendants", arm.MANAGEMENT_GROUP, "mg",
+              arm.MANAGEMENT_GROUP + "/descendants" + READ, args=_group_args, keep=_mg_nodes),
+    # --management-group: the same call, but a group that is not there is an error (the scope asked for)
     Collector("mg_descendants", MGMT, "management_groups.get_descendants", arm.MANAGEMENT_GROUP, "group",
               arm.MANAGEMENT_GROUP + "/descendants" + READ, args=_group_args, keep=_mg_nodes),
     Collector("zone_groups", NET, "private_dns_zone_groups.list", arm.ZONE_GROUP, "pe", arm.ZONE_GROUP + READ,

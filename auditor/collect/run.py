@@ -135,6 +135,7 @@ def _under_groups(en: Enumerator, group_ids: list[str], listed: list[dict], list
     for gid in group_ids:
         objs, err = en.run(Task(c, gid, "", ""))
         en._pages.pop((c.name, gid.lower()), None)
+        en._seen.add(("group_descendants", gid.lower()))   # an assignment naming the group does not read it again
         if err:
             en.errors.append(err)
             continue

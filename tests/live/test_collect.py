@@ -194,7 +194,7 @@ def test_arm_endpoint_from_environment_and_clouds(live_env, emulator, credential
 
 def test_collectors_are_data():
     levels = {c.level for c in collect.COLLECTORS.values()}
-    assert levels == {"tenant", "subscription", "vault", "pe", "zone", "vnet", "guard", "group", "id"}
+    assert levels == {"tenant", "subscription", "vault", "pe", "zone", "vnet", "guard", "group", "mg", "id"}
     assert all(":" in c.client and "." in c.call for c in collect.COLLECTORS.values())
     # follow-ups are data too: every read names a collector, with a subject and scope the enumerator knows
     thens = [t for c in collect.COLLECTORS.values() for t in c.then]

@@ -218,7 +218,13 @@ def new(emulator) -> NewEstate:
 
 
 def ids(result) -> dict[str, dict]:
-    return {o["id"].lower(): o for o in result["resources"]}
+    """The objects collected, by id, but the management group subscriptions the collector spells (:func:`nodes`)."""
+    return {o["id"].lower(): o for o in result["resources"] if o.get("type") != arm.MG_SUBSCRIPTION}
+
+
+def nodes(result) -> dict[str, dict]:
+    """A group's subscriptions as its descendants name them (``<group>/subscriptions/<id>``)."""
+    return {o["id"].lower(): o for o in result["resources"] if o.get("type") == arm.MG_SUBSCRIPTION}
 
 
 def findings(resources, errors=()) -> set[tuple[str, str, str]]:
@@ -238,13 +244,17 @@ def test_collects_the_new_types_exactly_and_audits_like_offline(new, run, emulat
     result = run(workers=workers)
     assert result["errors"] == []
     got = ids(result)
+    # the group's descendants: its subscriptions as the management group subscriptions API spells them
+    under = nodes(result)
+    assert sorted(under) == sorted(f"{MG.lower()}/subscriptions/{s}" for s in (S1, S2, S4))
+    assert all(o["properties"]["parent"]["id"].lower() == MG.lower() for o in under.values())
     assert sorted(got) == sorted(new.expected)
     assert got == new.expected   # each object as ARM sent it
     assert not set(got) & new.skip
     assert {arm.PROTECTION_CONTAINER, arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.VNET_PEERING, arm.GUARD_PROXY,
             arm.RESOURCE_GUARD, arm.KEY_VAULT, arm.POLICY_ASSIGNMENT, arm.POLICY_SET,
             arm.MANAGEMENT_GROUP} <= set(result["collected_types"])
-    assert findings(result["resources"]) == findings(list(new.expected.values()))
+    assert findings(result["resources"]) == findings([*new.expected.values(), *under.values()])
 
 
 def test_request_counts_are_as_designed(new, run, emulator):
@@ -279,7 +289,8 @@ def test_request_counts_are_as_designed(new, run, emulator):
     sets = Counter(r["path"] for r in gets(emulator, contains="/policySetDefinitions/"))
     assert sorted(p.lower() for p in sets) == sorted(s.lower() for s in (BUILTIN_SET, MG_SET, SUB_SET))
     assert set(sets.values()) == {1}
-    assert [r["path"] for r in gets(emulator, contains="/managementGroups/") if "policy" not in r["path"]] == [MG]
+    assert sorted(r["path"] for r in gets(emulator, contains="/managementGroups/") if "policy" not in r["path"]
+                  and "$skiptoken" not in r["query"]) == [MG, MG + "/descendants"]
     # #12: the groupId-less connection named '.backup.' is followed; the other is not
     assert gets(emulator, ends=new.pe_backup) and not gets(emulator, ends=new.pe_asr)
 
@@ -310,8 +321,9 @@ FAULTS = {
     "policy_assignments": (f"/subscriptions/{S2}/providers/Microsoft.Authorization/policyAssignments",
                            [(f"/subscriptions/{S2}", arm.POLICY_ASSIGNMENT)], (arm.POLICY_SET,)),
     "set_definition": (SUB_SET, [(SUB_SET, arm.POLICY_SET)], ()),
-    # the group's GET and its set definition (under the group's id) both answer 403
-    "management_group": (MG, [(MG, arm.MANAGEMENT_GROUP), (MG_SET, arm.POLICY_SET)], ()),
+    # the group's GET, its descendants and its set definition (under the group's id) answer 403
+    "management_group": (MG, [(MG, arm.MANAGEMENT_GROUP), (MG, arm.MANAGEMENT_GROUP), (MG_SET, arm.POLICY_SET)],
+                         ()),
 }
 
 
@@ -329,7 +341,8 @@ def test_403_on_a_new_read_is_one_error_record_there(new, run, emulator, what):
     kinds = {k.lower() for _, k in records} | {k.lower() for k in led_to}
     assert missing and all(str(new.expected[i].get("type")).lower() in kinds for i in missing), sorted(missing)
     # the audit of what was collected, with its error record, is the offline audit of the same input
-    assert findings(result["resources"], result["errors"]) == findings(list(got.values()), result["errors"])
+    assert findings(result["resources"], result["errors"]) == findings([*got.values(), *nodes(result).values()],
+                                                                       result["errors"])
 
 
 def test_404_on_a_named_guard_or_set_is_gone(new, run, emulator):
@@ -350,8 +363,7 @@ def test_management_group_scope_and_an_unreadable_subscription(new, emulator, cr
     assert set(result["errors"][0]["types"]) == set(collect.COLLECTED_TYPES)
     got = ids(result)
     assert set(new.expected) <= set(got)
-    nodes = {i for i, o in got.items() if o.get("type") == arm.MG_SUBSCRIPTION}
-    assert nodes == {f"{MG.lower()}/subscriptions/{s}" for s in (S1, S2, S4)}
+    assert sorted(nodes(result)) == sorted(f"{MG.lower()}/subscriptions/{s}" for s in (S1, S2, S4))
     desc = [r["path"] for r in gets(emulator, ends="/descendants") if "$skiptoken" not in r["query"]]
     assert desc == [MG + "/descendants"]
     assert not gets(emulator, contains=S4)
@@ -383,4 +395,4 @@ def test_resource_graph_reads_the_same_types(new, run, emulator):
     assert collect.graph_query("resources", (arm.NIC, arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.KEY_VAULT)) in queries
     assert gets(emulator, ends="/backupProtectionContainers") and gets(emulator, ends="/policyAssignments")
     assert [r["path"].split("/")[-2] for r in gets(emulator, ends="/virtualNetworkPeerings")] == ["vnet-app"]
-    assert findings(result["resources"]) == findings(list(got.values()))
+    assert findings(result["resources"]) == findings([*got.values(), *nodes(result).values()])
