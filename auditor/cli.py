@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
+from .frameworks import MCSB, POLICIES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITY_CHOICES = ("critical", "high", "medium", "low", "informational", "never")
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 # ------------------------------------------------------------------------------------------------ rules
 
 def cmd_rules(args) -> int:
+    from .frameworks import describe
     from .rules import ALL, BY_ID
     if args.action == "show" or args.rule_id:
         rid = (args.rule_id or "").upper()
@@ -202,6 +204,8 @@ def cmd_rules(args) -> int:
                              ("Rationale", rule.rationale), ("Remediation", rule.remediation),
                              ("Parameters", ", ".join(f"{k} = {v}" for k, v in rule.params.items()) or "none"),
                              ("Needs", "--resolve" if rule.only_with == "resolve" else "exported or live ARM data"),
+                             ("Frameworks", "\n  ".join(describe(rule)) or "none"),
+                             ("Experience", EXPERIENCE if rule.experience else "any (the verdict does not depend on it)"),
                              ("References", " ".join(rule.references))):
             print(f"{label}:\n  {value}\n")
         return EXIT_OK
@@ -211,18 +215,29 @@ def cmd_rules(args) -> int:
     from rich.console import Console
     from rich.table import Table
     t = Table(title="Rules", show_lines=False)
-    for col in ("ID", "Severity", "Subject", "Title"):
+    for col in ("ID", "Severity", "Subject", "Title", "Azure Policy", "MCSB"):
         t.add_column(col)
     for r in ALL:
-        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""))
+        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""),
+                  "\n".join(f"{g[:8]} ({rel})" for g, rel in r.policies.items()), ", ".join(r.mcsb))
     Console(width=140).print(t)
     return EXIT_OK
+
+
+EXPERIENCE = ("judged by the vault's experience, inferred from the input: v2 (enhanced) when a backup endpoint carries "
+              "an FQDN in a privatelink.blob/queue zone or the vault has an AzureBackup_secondary connection; v1 "
+              "(classic) when a storage endpoint (<backup PE>_ecs…/_prot…_blob/_queue) of a backup endpoint exists; "
+              "otherwise undetermined, judged as v1. The HTML report's chain names each vault's experience and the "
+              "evidence for it.")
 
 
 def _rule_doc(rule) -> dict:
     return {"id": rule.id, "title": rule.title, "severity": rule.severity, "subject": rule.subject,
             "condition": rule.condition, "rationale": rule.rationale, "remediation": rule.remediation,
-            "params": rule.params, "references": list(rule.references)}
+            "params": rule.params, "references": list(rule.references),
+            "policies": [{"id": g, "name": POLICIES.get(g, ""), "relation": r} for g, r in rule.policies.items()],
+            "mcsb_controls": [{"id": c, "title": MCSB[c][0], "url": MCSB[c][1]} for c in rule.mcsb],
+            "depends_on_experience": rule.experience}
 
 
 # ------------------------------------------------------------------------------------------------ audit

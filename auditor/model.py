@@ -17,7 +17,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from . import arm
+from . import arm, hardening
 from .arm import CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER, covers
 from .extract import COLUMNS as TABLE_COLUMNS, Tables
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
@@ -625,6 +625,9 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     pv["malformed"] = False
     pv["in_input"] = True
 
+    # the enhanced experience, hardening and guardrail columns (RSV-008..014, PE-003..005): auditor.hardening
+    hardening.derive(vaults=vaults, endpoints=ep, subnets=subnets, fqdns=fqv, conns=conns, frames=F, present=present,
+                     errors=errors, audited=(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"])) - {""})
     for view in (vaults, ep, subnets, vn, pv):
         view["malformed"] = view["malformed"].fillna(False).astype(bool)
         # text columns stay text (object) even when an estate leaves them all empty, so rules can fillna/.str them
@@ -721,10 +724,11 @@ def chains(m: Model) -> list[dict]:
     bad_status = ("pending", "rejected", "disconnected", "failed")
     out = []
     users = m.vaults[m.vaults["uses_pe"]]
-    for vid, rid, name, sub, exp in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"]):
+    for vid, rid, name, sub, exp, why in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"],
+                                             users["experience_evidence"]):
         eps = sorted(by_vault.get(vid, []), key=lambda r: (r["kind"] != "backup", r["pe_name"] or ""))
         n_broken = sum(1 for e in eps for f in e["fqdns"] if f["broken"]) + sum(
             1 for e in eps if any(b in e["status"].lower() for b in bad_status))
         out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps,
-                        broken_links=n_broken))
+                        broken_links=n_broken, experience_evidence=why))
     return out
