@@ -8,7 +8,7 @@ from auditor.rule import Rule, text
 def _na(v, p):
     out = pd.Series("the vault uses no customer-managed key (no keyUri)", index=v.index, dtype=object)
     out = out.mask(v["key_uri"].notna() & v["kv_managed_hsm"], "the key is in a managed HSM: not covered")
-    out = out.mask(v["key_uri"].notna() & ~v["kv_managed_hsm"] & v["kv_id"].isna(),
+    out = out.mask(v["key_uri"].notna() & ~v["kv_managed_hsm"] & v["kv_id"].isna() & v["kv_error"].isna(),
                    "key vault " + text(v["kv_host"]) + " is not in the input")
     return out.mask(~v["uses_pe"], "the vault has no backup private endpoint connection")
 
@@ -24,12 +24,13 @@ RULE = Rule(
     remediation="Use a key vault reachable by Azure Backup for the vault's key, or move the key: az backup vault "
                 "encryption update --subscription {subscription_id} --resource-group {resource_group} --name "
                 "{resource_name} --encryption-key-id <key URI in an unrestricted key vault>",
-    applies=lambda v, p: v["uses_pe"] & v["key_uri"].notna() & ~v["kv_managed_hsm"] & v["kv_id"].notna(),
+    applies=lambda v, p: v["uses_pe"] & v["key_uri"].notna() & ~v["kv_managed_hsm"]
+    & (v["kv_id"].notna() | v["kv_error"].notna()),
     violates=lambda v, p: v["kv_restricted"],
     message=lambda v, p: "keyUri " + text(v["key_uri"]) + " in key vault " + text(v["kv_id"]) + ": "
                          + v["kv_evidence"].fillna(""),
     not_applicable=_na,
-    error=lambda v, p: v["kv_error"].where(v["uses_pe"] & v["kv_error"].notna(), None),
+    error=lambda v, p: v["kv_error"],
     reads=(arm.VAULT, arm.KEY_VAULT),
     policies={arm.POLICY_CMK: "goes beyond", arm.POLICY_KV_FIREWALL: "goes beyond", arm.POLICY_KV_PNA: "goes beyond"},
     mcsb=("DP-5", "DP-8", "NS-2"),
