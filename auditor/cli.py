@@ -202,7 +202,7 @@ def cmd_rules(args) -> int:
         print(f"{rule.id}  {rule.title}\n")
         for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
                              ("Rationale", rule.rationale), ("Remediation", rule.remediation),
-                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in rule.params.items()) or "none"),
+                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in _flat(rule.params)) or "none"),
                              ("Needs", "--resolve" if rule.only_with == "resolve" else "exported or live ARM data"),
                              ("Frameworks", "\n  ".join(describe(rule)) or "none"),
                              ("Experience", EXPERIENCE if rule.experience else "any (the verdict does not depend on it)"),
@@ -222,6 +222,15 @@ def cmd_rules(args) -> int:
                   "\n".join(f"{g[:8]} ({rel})" for g, rel in r.policies.items()), ", ".join(r.mcsb))
     Console(width=140).print(t)
     return EXIT_OK
+
+
+def _flat(params: dict, prefix: str = ""):
+    """Parameters as the TOML config names them: a table's keys dotted (PE-003's min_free_ips.v1)."""
+    for k, v in params.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 EXPERIENCE = ("judged by the vault's experience, inferred from the input: v2 (enhanced) when a backup endpoint carries "

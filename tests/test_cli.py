@@ -125,7 +125,7 @@ def test_rules_list_and_show():
     for rid in RULE_IDS | {"DNS-007"}:
         assert rid in p.stdout
     p = run("rules", "show", "PE-003")
-    assert p.returncode == 0 and "min_free_ips = 11" in p.stdout and "Remediation" in p.stdout
+    assert p.returncode == 0 and "min_free_ips.v1 = 11" in p.stdout and "min_free_ips.v2 = 10" in p.stdout and "Remediation" in p.stdout
     assert "11 private IPs" in p.stdout
     one_line_error(run("rules", "show", "NOPE-1"), "NOPE-1")
 
