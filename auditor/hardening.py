@@ -97,17 +97,17 @@ def experience_evidence(vaults: pd.DataFrame, ep: pd.DataFrame, fqdns: pd.DataFr
     for pid, vs, backup in zip(ep["id"].tolist(), ep["vault_ids"].tolist(), ep["backup"].tolist()):
         if backup and pid in storage_fq:
             for v in vs:
-                why.setdefault(v, f"v2: backup endpoint {names.get(pid, pid)} carries the storage FQDN "
+                why.setdefault(v, f"backup endpoint {names.get(pid, pid)} carries the storage FQDN "
                                   f"{storage_fq[pid]} (privatelink.blob/queue zone)")
     for v, pid, sec in zip(conns["vault_id"].tolist(), conns["pe_id"].tolist(), conns["secondary"].tolist()):
         if sec:
-            why.setdefault(v, f"v2: AzureBackup_secondary connection of {str(pid).rsplit('/', 1)[-1]}")
+            why.setdefault(v, f"AzureBackup_secondary connection of {str(pid).rsplit('/', 1)[-1]}")
     st = ep[ep["storage"]]
     for pid, vs, bpe in zip(st["id"].tolist(), st["related_vaults"].tolist(), st["backup_pe_id"].tolist()):
         for v in vs:
-            why.setdefault(v, f"v1: storage endpoint {names.get(pid, pid)} of backup endpoint "
+            why.setdefault(v, f"storage endpoint {names.get(pid, pid)} of backup endpoint "
                               f"{names.get(bpe, str(bpe).rsplit('/', 1)[-1])}")
-    undetermined = ("undetermined: no storage FQDN on a backup endpoint, no AzureBackup_secondary connection and no "
+    undetermined = ("no storage FQDN on a backup endpoint, no AzureBackup_secondary connection and no "
                     "storage endpoint; judged as v1 (the classic experience)")
     vaults["experience_evidence"] = [why.get(i) if exp != "undetermined" and why.get(i) else
                                      (undetermined if exp == "undetermined" else exp)
