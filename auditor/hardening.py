@@ -17,6 +17,8 @@ VAULT_COLUMNS = {
               "with crossRegionRestoreFlag true (absent = off)",
     "approved_backup": "the vault has an approved AzureBackup connection: vault side Approved + Succeeded (the test of "
                        "deeddb44), or PE side Approved for a PE the vault side does not list",
+    "pe_listing_error": "the vault lists no connection and a private endpoint listing failed (an approved PE-side "
+                        "connection may be unlisted), else None",
     "experience_evidence": "why the vault is judged in its experience (v1 / v2 / undetermined), in words",
     "imm_state": "securitySettings.immutabilitySettings.state as given (None when absent)",
     "sd_state": "securitySettings.softDeleteSettings.softDeleteState as given (None when absent)",
@@ -71,7 +73,7 @@ def crr(vaults: pd.DataFrame) -> None:
                         | vaults["crr_flag"].eq(True)).astype(bool)
 
 
-def approved_backup(vaults: pd.DataFrame, conns: pd.DataFrame) -> None:
+def approved_backup(vaults: pd.DataFrame, conns: pd.DataFrame, errors: list[dict]) -> None:
     """RULES.md "approved backup PE connection" (RSV-008, POL-003)."""
     groups = conns["groups"].fillna("").astype(str)
     label = conns["conn_id"].fillna("").astype(str).str.rsplit("/", n=1).str[-1].str.contains(r"\.backup\.", regex=True)
@@ -84,6 +86,13 @@ def approved_backup(vaults: pd.DataFrame, conns: pd.DataFrame) -> None:
                                 index=conns.index, dtype=bool)
     good = set(conns.loc[ok_vault | ok_pe, "vault_id"])
     vaults["approved_backup"] = vaults["id"].isin(good)
+    failed = next((e for e in errors if arm.PRIVATE_ENDPOINT in (e.get("types") or []) or not e.get("types")), None)
+    # the vault side lists every connection of a vault it holds; only a vault listing none rests on the PE side
+    lists_none = ~vaults["id"].isin(set(conns.loc[vault_side, "vault_id"]))
+    vaults["pe_listing_error"] = pd.Series(None, index=vaults.index, dtype=object).mask(
+        lists_none & (failed is not None),
+        f"the vault lists no private endpoint connection and private endpoints could not be listed at "
+        f"{(failed or {}).get('scope') or 'the input'}")
 
 
 def experience_evidence(vaults: pd.DataFrame, ep: pd.DataFrame, fqdns: pd.DataFrame, conns: pd.DataFrame) -> None:
@@ -313,7 +322,7 @@ def derive(*, vaults: pd.DataFrame, endpoints: pd.DataFrame, subnets: pd.DataFra
            audited: set[str]) -> None:
     """Add every column declared above to the views, in place."""
     crr(vaults)
-    approved_backup(vaults, conns)
+    approved_backup(vaults, conns, errors)
     experience_evidence(vaults, endpoints, fqdns, conns)
     security_settings(vaults, frames)
     mua(vaults, frames, present, errors, audited)

@@ -20,7 +20,10 @@ RULE = Rule(
     message=lambda v, p: "publicNetworkAccess=" + text(v["pna"], "(absent, counts as Enabled)")
                          + ", approved AzureBackup connection: " + v["approved_backup"].map({True: "yes", False: "no"})
                          + " (" + v["n_backup"].astype(str) + " backup connection(s) in any state)",
-    reads=(arm.VAULT, arm.PRIVATE_ENDPOINT, arm.VAULT_PE_CONNECTION),
+    # the vault's own list decides where it holds an approved connection; otherwise an unlisted endpoint might
+    error=lambda v, p: v["pe_listing_error"].where(~v["approved_backup"]
+                                                   & v["pna"].fillna("").str.casefold().eq("disabled"), None),
+    reads=(arm.VAULT, arm.VAULT_PE_CONNECTION),
     policies={arm.POLICY_PNA_AUDIT_DENY: "goes beyond", arm.POLICY_PNA_MODIFY: "goes beyond",
               arm.POLICY_PRIVATE_LINK: "goes beyond"},
     mcsb=("NS-2", "BR-4"),

@@ -23,7 +23,7 @@ RULE = Rule(
     message=lambda v, p: "cross-region restore on (crossRegionRestore=" + text(v["crr"]) + ", crossRegionRestoreFlag="
                          + v["crr_flag"].map({True: "true", False: "false"}).fillna("(absent)")
                          + "), publicNetworkAccess=" + text(v["pna"], "(absent, counts as Enabled)")
-                         + "; experience " + v["experience"],
+                         + (("; experience " + v["experience"]) if p["only_v2"] else ""),
     not_applicable=lambda v, p: v["crr_on"].map({True: "only_v2: the vault is not judged in the v2 experience",
                                                  False: "cross-region restore is off"}),
     reads=(arm.VAULT, arm.STORAGE_CONFIG),

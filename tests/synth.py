@@ -105,7 +105,8 @@ class Synth:
 
         imm_unlocked/sd_enabled/sd_short/mua_off/csr_enabled/csr_absent: one vault setting each; proxy: MUA through a
         Resource Guard in ``guard_sub``; guard_admin: a backup admin who also holds Backup MUA Operator on that guard;
-        guard_outside: the guard lives in a subscription the audit does not hold; cmk_restricted/cmk_open/cmk_hsm: a
+        guard_outside: the guard lives in a subscription the audit does not hold; mua_field_absent: the vault shows
+        no multiUserAuthorization (older API versions), MUA is read from its proxy; cmk_restricted/cmk_open/cmk_hsm: a
         customer-managed key in a network-restricted key vault, an open one, a managed HSM; static_ip: the vault's
         PE in the static-IP form; dup_pe_name: a second backup PE of the vault, with the same name, known by reference.
         """
@@ -133,7 +134,8 @@ class Synth:
             else:
                 gid = self.guard(guard_sub or sub)
             self.add(E.guard_proxy(vid, gid))
-            sec.pop("multiUserAuthorization")   # older API versions: MUA read from the proxy
+            if "mua_field_absent" in hard:
+                sec.pop("multiUserAuthorization")   # older API versions: MUA read from the proxy
             if "guard_admin" in hard:
                 admin = self.hguid()
                 self.add(E.role_assignment(E.rg_id(sub, rg), admin, BACKUP_CONTRIBUTOR, principal_type="User", sub=sub),
