@@ -17,6 +17,7 @@ from .ingest import InputError
 
 EFFECTS = {"audit": "Audit", "disabled": "Disabled"}
 CATEGORIES = {"waiver": "Waiver", "mitigated": "Mitigated"}
+CHOICES = {"required_state": ("Disabled", "PermanentlyDisabled")}   # text parameters with a fixed set of values
 EXEMPTION_KEYS = {"rules", "scope", "category", "expires_on", "justification", "name", "description"}
 
 
@@ -66,6 +67,9 @@ def _param(path: Path, key: str, v, default):
         return v
     if type(v) is not type(default) or (isinstance(v, int) and v < 0):
         raise _fail(path, key, f"{v!r} is not a valid {type(default).__name__}")
+    choices = CHOICES.get(key.split(".", 2)[-1])
+    if choices and v.casefold() not in {c.casefold() for c in choices}:
+        raise _fail(path, key, f"{v!r} is not one of {', '.join(choices)}")
     return v
 
 
