@@ -113,6 +113,8 @@ def _vault_security(t: Tables, rid: str, p: dict) -> None:
     imm = mapping(sec, "immutabilitySettings")
     sd = mapping(sec, "softDeleteSettings")
     days = sd.get("softDeleteRetentionPeriodInDays")
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
         raise Malformed("softDeleteSettings.softDeleteRetentionPeriodInDays is not an integer")
     kv = mapping(mapping(p, "encryption"), "keyVaultProperties")
