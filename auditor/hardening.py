@@ -320,7 +320,11 @@ def subnet_experience(subnets: pd.DataFrame, vaults: pd.DataFrame) -> None:
 def derive(*, vaults: pd.DataFrame, endpoints: pd.DataFrame, subnets: pd.DataFrame, fqdns: pd.DataFrame,
            conns: pd.DataFrame, frames: Mapping[str, pd.DataFrame], present: set[str], errors: list[dict],
            audited: set[str]) -> None:
-    """Add every column declared above to the views, in place."""
+    """Add every column declared above to the views, in place. ``audited``: the subscriptions the input holds; a
+    subscription whose resource guards, key vaults or role assignments are in the input counts too."""
+    audited = set(audited) | set(frames["guards"]["sub"]) | set(frames["key_vaults"]["sub"]) | {
+        arm.subscription_of(i) for i in frames["roles"]["id"].tolist()}
+    audited.discard("")
     crr(vaults)
     approved_backup(vaults, conns, errors)
     experience_evidence(vaults, endpoints, fqdns, conns)
