@@ -173,8 +173,7 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
             for ip in ips or [None]:
                 pe_fqdns.append((rid, fqdn, ip))  # pe_id, fqdn, ip
     static = items(p, "ipConfigurations")   # the static-IP form (NW: pestaticconfig); [] or absent: dynamic
-    if static:
-        t.pe_static.append((rid, len(static)))  # pe_id, n_static
+    t.pe_static.append((rid, len(static)))  # pe_id, n_static
     # id, rid, name, sub, rg, subnet_id, vnet_id, prov_state
     t.pes.append((rid, o.get("id"), _name(o, rid), sub, rg, subnet, vnet_of(subnet), prov))
 

@@ -321,9 +321,8 @@ def derive(*, vaults: pd.DataFrame, endpoints: pd.DataFrame, subnets: pd.DataFra
            conns: pd.DataFrame, frames: Mapping[str, pd.DataFrame], present: set[str], errors: list[dict],
            audited: set[str]) -> None:
     """Add every column declared above to the views, in place. ``audited``: the subscriptions the input holds; a
-    subscription whose resource guards, key vaults or role assignments are in the input counts too."""
-    audited = set(audited) | set(frames["guards"]["sub"]) | set(frames["key_vaults"]["sub"]) | {
-        arm.subscription_of(i) for i in frames["roles"]["id"].tolist()}
+    subscription whose role assignments are in the input counts too (who holds roles there is known)."""
+    audited = set(audited) | {arm.subscription_of(i) for i in frames["roles"]["id"].tolist()}
     audited.discard("")
     crr(vaults)
     approved_backup(vaults, conns, errors)
