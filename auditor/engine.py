@@ -21,7 +21,8 @@ from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
 COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
            "resource_type", "resource_id", "resource_name", "vault_id", "message", "remediation",
-           "exemption_category", "exemption_justification"]
+           "exemption_category", "exemption_justification", "policy_ids", "mcsb_controls"]
+FRAMEWORK_COLUMNS = ["policy_ids", "mcsb_controls"]   # appended last: the columns before them keep their positions
 SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "subnets": (arm.VNET, arm.SUBNET),
                  "vnets": (arm.VNET,), "providers": (arm.PROVIDER,)}
 # The types whose absence could change whether a rule applies to a subject at all.
@@ -178,6 +179,7 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
         "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": columns["rid"], "resource_name": columns["name"],
         "vault_id": columns["vault"], "message": msg[order], "remediation": remediation,
         "exemption_category": "", "exemption_justification": "",
+        "policy_ids": ";".join(rule.policies), "mcsb_controls": ";".join(rule.mcsb),
     })
 
 
@@ -272,4 +274,7 @@ def apply_baseline(findings: pd.DataFrame, baseline_rows: list[dict]) -> tuple[p
     findings["change"] = [("unchanged" if k in old else "new") if n else "" for k, n in zip(key, nc)]
     still = {k for k, n in zip(key, nc) if n}
     resolved = [r for k, r in old.items() if k not in still]
+    # "change" keeps the position it had before the framework columns existed; they stay last
+    findings = findings[[c for c in findings.columns if c not in FRAMEWORK_COLUMNS]
+                        + [c for c in FRAMEWORK_COLUMNS if c in findings.columns]]
     return findings, resolved

@@ -28,5 +28,6 @@ RULE = Rule(
                          + ", approved AzureBackup_secondary connection: "
                          + v["secondary_approved"].map({True: "yes", False: "no"}),
     not_applicable="the vault has no backup private endpoint connection",
-    reads=(arm.VAULT, arm.STORAGE_CONFIG),  # the vault lists its own connections: the verdict needs no PE listing
+    reads=(arm.VAULT, arm.STORAGE_CONFIG),  # the vault lists its own connections: the verdict needs no PE listing,
+    mcsb=("NS-2", "BR-1"),
 )
