@@ -16,7 +16,7 @@ RULE = Rule(
     applies=lambda e, p: e["backup"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
     message=missing_records,
-    not_applicable=lambda e, p: reason(e, "backup", e["backup"]),
+    not_applicable=lambda e, p: reason(e, "backup"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
 )

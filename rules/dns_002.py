@@ -15,7 +15,7 @@ RULE = Rule(
     applies=lambda e, p: e["storage"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
     message=missing_records,
-    not_applicable=lambda e, p: reason(e, "storage", e["storage"]),
+    not_applicable=lambda e, p: reason(e, "storage"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
 )

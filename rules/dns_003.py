@@ -16,7 +16,7 @@ RULE = Rule(
     violates=lambda e, p: e["fq_stale"].map(len) > 0,
     message=lambda e, p: ("stale A record: " + join(e["fq_stale"])).where(
         e["fq_stale"].map(len) > 0, "no A record points elsewhere (" + e["n_fqdns"].astype(str) + " FQDN(s))"),
-    not_applicable=lambda e, p: reason(e, "backup or storage", e["backup"] | e["storage"]),
+    not_applicable=lambda e, p: reason(e, "backup or storage"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
 )

@@ -16,7 +16,7 @@ RULE = Rule(
     message=lambda e, p: ("no zone linked to VNet " + e["vnet_id"].fillna("?") + " for " + join(e["fq_unlinked"])
                           ).where(e["fq_unlinked"].map(len) > 0,
                                   "zones linked to VNet " + e["vnet_id"].fillna("?") + " for all FQDNs"),
-    not_applicable=lambda e, p: reason(e, "backup or storage", e["backup"] | e["storage"]),
+    not_applicable=lambda e, p: reason(e, "backup or storage"),
     reads=NETWORK + (arm.ZONE, arm.VNET_LINK, arm.VNET),
     needs=((arm.VNET_LINK,),),
 )

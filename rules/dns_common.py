@@ -15,12 +15,12 @@ def missing_records(e: pd.DataFrame, p: dict) -> pd.Series:
         e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)")
 
 
-def reason(e: pd.DataFrame, kinds: str, subject: pd.Series | None = None) -> pd.Series:
-    """Why a DNS rule does not apply. ``subject`` marks the endpoints of the kinds the rule judges: only for those
-    do custom DNS, an unknown VNet or no FQDNs explain it; any other endpoint (a Cosmos DB or Private Link service
-    PE) is simply not one of them, whatever its VNet."""
+def reason(e: pd.DataFrame, kinds: str) -> pd.Series:
+    """Why a DNS rule does not apply. Custom DNS, a VNet not in the input or no FQDNs explain it only for the
+    endpoints of a vault (backup or storage); any other endpoint (a Cosmos DB or Private Link service PE) is simply
+    not one of them, whatever its VNet."""
     out = pd.Series(f"not a {kinds} private endpoint of a Recovery Services vault", index=e.index)
-    ours = pd.Series(True, index=e.index) if subject is None else subject.astype(bool)
+    ours = e["backup"].astype(bool) | e["storage"].astype(bool)
     out = out.mask(ours & (e["n_fqdns"] == 0),
                    "no FQDNs known for the endpoint (no customDnsConfigs, NIC not in the input)")
     out = out.mask(ours & ~e["vnet_in_input"] & e["vnet_known_anywhere"],
