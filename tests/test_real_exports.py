@@ -158,3 +158,19 @@ def test_pe_of_another_service_is_not_a_backup_private_endpoint(tmp_path):
         assert found[(rule, pe["id"].lower())] == ("NotApplicable",
                                            f"not a {kinds} private endpoint of a Recovery Services vault"), rule
     assert found[("PE-001", pe["id"].lower())][0] == "NotApplicable"
+
+
+def test_listed_subscription_without_exported_objects_is_named(tmp_path):
+    """CLARIFICATIONS: an export of az's active subscription only must not miss the others silently."""
+    sub = {"id": "/subscriptions/77777777-b0c6-47a2-b37c-d8e65a629c18", "subscriptionId":
+           "77777777-b0c6-47a2-b37c-d8e65a629c18", "tenantId": "d676e86e-2206-4a7c-999c-ece52c144b5b",
+           "displayName": "vaults"}
+    az_other = {"id": "0f0f0f0f-0000-4000-8000-000000000001", "tenantId": "d676e86e-2206-4a7c-999c-ece52c144b5b",
+                "name": "forgotten", "state": "Enabled", "cloudName": "AzureCloud"}
+    d = tmp_path / "export"
+    d.mkdir()
+    (d / "subscriptions.json").write_text(json.dumps([sub, az_other]))
+    shutil.copy(REAL / "vault_2022-04-01_get.json", d / "vault.json")
+    warnings = engine.load([str(d)]).warnings
+    assert warnings == ["subscription 0f0f0f0f-0000-4000-8000-000000000001 (forgotten) is listed but no exported "
+                        "object lies in it: was it exported (az ... --subscription)?"]
