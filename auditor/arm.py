@@ -173,7 +173,7 @@ def is_backup_connection_name(name) -> bool:
 
 def connection_groups(groups, conn_id=None, name=None) -> frozenset[str]:
     """The lower-cased group ids of a vault-side private endpoint connection: its ``groupIds`` where it lists any,
-    else ``{"azurebackup"}`` when its name or the last segment of its id says backup (RULES.md Terms), else none."""
+    else ``{"azurebackup"}`` when its name or the last segment of its id says backup (the rule catalogue's terms), else none."""
     listed = frozenset(str(g).lower() for g in groups or () if g)
     if listed:
         return listed

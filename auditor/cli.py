@@ -1,4 +1,4 @@
-"""Command line: ``auditor audit``, ``auditor collect``, ``auditor rules`` (CONTRACT.md)."""
+"""Command line: ``auditor audit``, ``auditor collect``, ``auditor rules`` (the contract: docs/output-contract.md)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,6 @@ import re
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
 from . import __version__
@@ -114,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="list the rules, or explain one")
     r.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     r.add_argument("rule_id", nargs="?", metavar="ID")
-    r.add_argument("--format", choices=("table", "json"), default="table")
+    r.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return p
 
 
@@ -189,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_rules(args) -> int:
     from .rules import ALL, BY_ID
+    from .ruledoc import rule_doc, rules_markdown
     if args.action == "show" or args.rule_id:
         rid = (args.rule_id or "").upper()
         rule = BY_ID.get(rid)
         if rule is None:
             raise UsageError(f"argument ID: unknown rule {args.rule_id!r} (see 'auditor rules')")
         if args.format == "json":
-            print(json.dumps(_rule_doc(rule), indent=1))
+            print(json.dumps(rule_doc(rule), indent=1))
             return EXIT_OK
         print(f"{rule.id}  {rule.title}\n")
         for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
@@ -206,7 +206,10 @@ def cmd_rules(args) -> int:
             print(f"{label}:\n  {value}\n")
         return EXIT_OK
     if args.format == "json":
-        print(json.dumps([_rule_doc(r) for r in ALL], indent=1))
+        print(json.dumps([rule_doc(r) for r in ALL], indent=1))
+        return EXIT_OK
+    if args.format == "markdown":
+        sys.stdout.write(rules_markdown(ALL))
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -219,29 +222,18 @@ def cmd_rules(args) -> int:
     return EXIT_OK
 
 
-def _rule_doc(rule) -> dict:
-    return {"id": rule.id, "title": rule.title, "severity": rule.severity, "subject": rule.subject,
-            "condition": rule.condition, "rationale": rule.rationale, "remediation": rule.remediation,
-            "params": rule.params, "references": list(rule.references)}
-
-
 # ------------------------------------------------------------------------------------------------ audit
-
-def _demo_path() -> Path:
-    return Path(str(resources.files("auditor") / "data" / "demo.json"))
-
 
 def _live(args, config_subs: list[str]) -> dict:
     """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
-    from . import collect
-    endpoint = args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or collect.CLOUDS[args.cloud]["arm_endpoint"]
+    from . import pipeline
+    endpoint = pipeline.default_endpoint(args.cloud, args.arm_endpoint)
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
-    credential = collect.build_credential(tenant=args.tenant, cloud=args.cloud)
-    progress = collect.Progress(structured=args.log_format == "json")
-    return collect.collect_estate(credential, subscriptions=(args.subscription or config_subs) or None,
-                                  arm_endpoint=endpoint, cloud=args.cloud, max_concurrency=args.max_concurrency,
-                                  progress=progress, source=args.source, workers=args.workers)
+    return pipeline.collect_live(arm_endpoint=endpoint, cloud=args.cloud, tenant=args.tenant,
+                                 subscriptions=(args.subscription or config_subs) or None,
+                                 max_concurrency=args.max_concurrency, source=args.source, workers=args.workers,
+                                 structured_progress=args.log_format == "json")
 
 
 def cmd_collect(args) -> int:
@@ -261,11 +253,12 @@ def cmd_collect(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from . import engine
+    from . import engine, pipeline
     from .config import Config, load_config
     from .model import chains
     from .reports import write_reports
     from .rules import ALL, BY_ID
+    from .ruledoc import rule_doc
 
     started = time.perf_counter()
     # A short-lived run over a large, acyclic heap: the cyclic collector only costs time here (about a third of
@@ -287,15 +280,13 @@ def cmd_audit(args) -> int:
     formats = args.format or ["csv", "html", "json", "junit"]
 
     if args.demo:
-        inputs = [str(_demo_path())]
-        m = engine.load(inputs)
-        m.inputs = ["demo estate (built in)"]
+        m = pipeline.load_demo()
     elif args.input:
-        m = engine.load(args.input)
+        m = pipeline.load(args.input)
     else:
         snap = _live(args, cfg.subscriptions)
-        m = engine.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
-                                where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
+                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
         del snap   # the objects' JSON text: parsed into the model now
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))
@@ -318,7 +309,7 @@ def cmd_audit(args) -> int:
     meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
-            "rules": [_rule_doc(r) for r in ALL if r.id in present_rules],
+            "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
     if baseline_rows is None:
         meta.pop("baseline")

@@ -146,7 +146,7 @@ def read_inputs(paths: Iterable[str | os.PathLike]) -> Ingested:
                     raise InputError(f"{path}: holds no object ({_shape(doc)}): nothing to audit")
                 out.warnings.append(f"{path}: holds no object ({_shape(doc)}); it contributes nothing")
             out.inputs.append(str(path))
-            out.errors.extend(_snapshot_error(e) for e in errors)
+            out.errors.extend(snapshot_error(e) for e in errors)
             out.collected_types.update(arm.CANONICAL.get(t.lower(), t) for t in types)
             add_objects(out, items, str(path))
             del doc, items
@@ -168,7 +168,7 @@ def _shape(doc: Any) -> str:
     return f"an empty '{key}' list" if isinstance(doc.get(key), list) else f"a '{key}' table without rows"
 
 
-def _snapshot_error(e: dict) -> dict:
+def snapshot_error(e: dict) -> dict:
     types = e.get("types") or []
     return {"scope": str(e.get("scope") or "").lower().rstrip("/"), "status": e.get("status"),
             "message": str(e.get("message") or ""),

@@ -7,7 +7,7 @@ import copy
 import json
 from pathlib import Path
 
-from auditor import arm, engine
+from auditor import arm, engine, pipeline
 from auditor.rules import ALL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def _moved() -> tuple[list[dict], str]:
 def _audit(tmp_path: Path, objs: list[dict], errors: list[dict]) -> dict:
     f = tmp_path / f"snapshot-{len(list(tmp_path.iterdir()))}.json"
     f.write_text(json.dumps({"resources": objs, "errors": errors, "collected_at": "2026-01-01T00:00:00Z"}))
-    found = engine.evaluate(engine.load([str(f)]), ALL, engine.Settings())
+    found = engine.evaluate(pipeline.load([str(f)]), ALL, engine.Settings())
     return {(r, i.lower()): (s, m) for r, i, s, m in zip(found["rule_id"], found["resource_id"],
                                                           found["compliance_state"], found["message"])}
 

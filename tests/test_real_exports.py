@@ -1,4 +1,4 @@
-"""Real bodies (tests/fixtures/real-exports, sources in its README) audited as RULES.md says: vaults of API versions
+"""Real bodies (tests/fixtures/real-exports, sources in its README) audited as docs/rules.md says: vaults of API versions
 before 2023-04-01 (connections without groupIds), the standalone vault connection of 2021-12-01, Resource Graph answers
 in table format, empty recorded bodies inside an export directory, and a PE of another service (issue 12)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import arm, engine
+from auditor import arm, engine, pipeline
 from auditor.ingest import InputError, read_inputs
 from auditor.rules import ALL
 
@@ -27,7 +27,7 @@ PE_RULES = ("PE-002", "DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005")
 
 
 def audit(*paths) -> dict[tuple[str, str], tuple[str, str]]:
-    m = engine.load([str(p) for p in paths])
+    m = pipeline.load([str(p) for p in paths])
     f = engine.evaluate(m, ALL, engine.Settings())
     return {(r, i.lower()): (s, msg) for r, i, s, msg in zip(f["rule_id"], f["resource_id"], f["compliance_state"],
                                                               f["message"])}
@@ -161,7 +161,7 @@ def test_pe_of_another_service_is_not_a_backup_private_endpoint(tmp_path):
 
 
 def test_listed_subscription_without_exported_objects_is_named(tmp_path):
-    """CLARIFICATIONS: an export of az's active subscription only must not miss the others silently."""
+    """An export of az's active subscription only must not miss the others silently."""
     sub = {"id": "/subscriptions/77777777-b0c6-47a2-b37c-d8e65a629c18", "subscriptionId":
            "77777777-b0c6-47a2-b37c-d8e65a629c18", "tenantId": "d676e86e-2206-4a7c-999c-ece52c144b5b",
            "displayName": "vaults"}
@@ -171,6 +171,6 @@ def test_listed_subscription_without_exported_objects_is_named(tmp_path):
     d.mkdir()
     (d / "subscriptions.json").write_text(json.dumps([sub, az_other]))
     shutil.copy(REAL / "vault_2022-04-01_get.json", d / "vault.json")
-    warnings = engine.load([str(d)]).warnings
+    warnings = pipeline.load([str(d)]).warnings
     assert warnings == ["subscription 0f0f0f0f-0000-4000-8000-000000000001 (forgotten) is listed but no exported "
                         "object lies in it: was it exported (az ... --subscription)?"]
