@@ -14,9 +14,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,7 +78,17 @@ def _rows(report: Path) -> dict:
     return {(r["rule_id"], r["resource_id"].lower()): (r["compliance_state"], r["message"]) for r in doc["findings"]}
 
 
-def test_readme_export_recipe_with_the_real_az(tmp_path):
+@pytest.fixture
+def workdir():
+    """A directory of the test's own: the recipe runs for minutes, longer than pytest keeps a session's tmp_path
+    when other sessions of the same user start meanwhile."""
+    d = Path(tempfile.mkdtemp(prefix="az-recipe-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_readme_export_recipe_with_the_real_az(workdir):
+    tmp_path = workdir
     az = _az()
     if az is None:
         if os.environ.get("CI"):
@@ -112,8 +124,16 @@ def test_readme_export_recipe_with_the_real_az(tmp_path):
             NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
 
         def sh(script: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-            return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+            """bash in its own process group: a timeout ends the loop and every az it started."""
+            p = subprocess.Popen(["bash", "-c", script], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                out, err = p.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                out, err = p.communicate()
+                pytest.fail(f"timed out after {timeout}s: {err[-2000:]}")
+            return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
         login = sh(f"az cloud register -n ArmEmulator --endpoint-resource-manager {emu.url}/ && "
                    "az cloud set -n ArmEmulator && az login --identity -o none", tmp_path, 300)
@@ -121,7 +141,7 @@ def test_readme_export_recipe_with_the_real_az(tmp_path):
         work = tmp_path / "work"
         work.mkdir()
         started = time.monotonic()
-        done = sh(recipe(), work, 1500)
+        done = sh(recipe(), work, 2700)
         elapsed = time.monotonic() - started
         ran = [line.split(" ", 1) for line in calls.read_text().splitlines()]
         failed = [c for rc, c in ran if rc != "0"]
