@@ -53,6 +53,9 @@ def canonical(arm_type: str | None) -> str | None:
 BACKUP = "azurebackup"
 SECONDARY = "azurebackup_secondary"
 BACKUP_GROUPS = frozenset({BACKUP, SECONDARY})      # lower-cased; AzureSiteRecovery is not Backup
+# API versions before 2023-04-01 list vault connections without groupIds; their names carry the group as a label:
+# ``pe1.5944358949303501042.backup.<guid>`` (``AzureBackup_secondary`` cannot be told apart there).
+_BACKUP_LABEL = re.compile(r"\.backup\.", re.I)
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -200,6 +203,25 @@ def covers(scope: str, rid: str) -> bool:
     if scope in ("", "/") or scope.startswith(MANAGEMENT_GROUP_PREFIX):
         return True
     return rid == scope or rid.startswith(scope + "/")
+
+
+def is_backup_connection_name(name) -> bool:
+    """A vault connection's name (or id: its last segment is taken) carries the label ``backup`` between dots, the
+    way API versions before 2023-04-01 tell a backup connection without ``groupIds`` (case-insensitive)."""
+    if not isinstance(name, str) or not name:
+        return False
+    return bool(_BACKUP_LABEL.search(name.rstrip("/").rsplit("/", 1)[-1]))
+
+
+def connection_groups(groups, conn_id=None, name=None) -> frozenset[str]:
+    """The lower-cased group ids of a vault-side private endpoint connection: its ``groupIds`` where it lists any,
+    else ``{"azurebackup"}`` when its name or the last segment of its id says backup (the rule catalogue's terms), else none."""
+    listed = frozenset(str(g).lower() for g in groups or () if g)
+    if listed:
+        return listed
+    if is_backup_connection_name(name) or is_backup_connection_name(conn_id):
+        return frozenset({BACKUP})
+    return frozenset()
 
 
 def role_guid(role_definition_id: str) -> str:

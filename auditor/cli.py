@@ -328,7 +328,7 @@ def cmd_audit(args) -> int:
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))
     if len(m.warnings) > 50:
-        log.warning("... and %d more unreadable objects", len(m.warnings) - 50)
+        log.warning("... and %d more warnings", len(m.warnings) - 50)
 
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)

@@ -129,11 +129,13 @@ def _vault_security(t: Tables, rid: str, p: dict) -> None:
 
 def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = None) -> None:
     cp = props(c, "privateEndpointConnections[]")
-    groups = _groups(cp)
     pe = ref(cp, "privateEndpoint")
     if not pe:
         raise Malformed("a privateEndpointConnection names no privateEndpoint.id")
     cid = conn_id or (c.get("id") if isinstance(c.get("id"), str) else None)
+    # no groupIds (API versions before 2023-04-01): the connection's name says whether it is a backup one
+    name = c.get("name") if isinstance(c.get("name"), str) else None
+    groups = _groups(cp) or sorted(arm.connection_groups((), cid, name))
     t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id, conn_prov
         vault_id, pe, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)), SECONDARY in groups,
         _conn_state(cp), "vault", (cid or "").lower(), (text(cp, "provisioningState") or "").lower() or None))
