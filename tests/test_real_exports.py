@@ -39,8 +39,17 @@ def states(found: dict) -> dict[tuple[str, str], str]:
 
 def _vault_rows(crr_state: str) -> dict[tuple[str, str], str]:
     """What a lone pre-2023-04-01 vault with one approved backup connection gives (nothing else in the input)."""
+    crr_on = crr_state == "NonCompliant"
     return {
-        ("RSV-001", VAULT): "NonCompliant", ("RSV-002", VAULT): "Compliant", ("RSV-003", VAULT): crr_state,
+        # cross-region restore on: RSV-001 steps aside and RSV-009 speaks (public access is not denied: Compliant)
+        ("RSV-001", VAULT): "NotApplicable" if crr_on else "NonCompliant",
+        ("RSV-009", VAULT): "Compliant" if crr_on else "NotApplicable",
+        ("RSV-002", VAULT): "Compliant", ("RSV-003", VAULT): crr_state,
+        # hardening fields these API versions do not return: absent counts against the vault; MUA needs the
+        # vault's resource guard proxies, which a lone vault body does not carry
+        ("RSV-008", VAULT): "Compliant", ("RSV-010", VAULT): "NonCompliant", ("RSV-011", VAULT): "NonCompliant",
+        ("RSV-012", VAULT): "Error", ("RSV-013", VAULT): "NotApplicable", ("RSV-014", VAULT): "NonCompliant",
+        ("PE-004", PE): "NotApplicable", ("PE-005", PE): "Compliant",
         ("RSV-004", VAULT): "Compliant", ("RSV-005", VAULT): "Compliant", ("RSV-006", VAULT): "Error",
         ("RSV-007", VAULT): "NotApplicable", ("IAM-001", VAULT): "Error",
         ("PE-001", PE): "Compliant", **{(r, PE): "NotApplicable" for r in PE_RULES},
@@ -63,7 +72,8 @@ def test_standalone_connection_of_2021_12_01():
     pe = ("/subscriptions/04cf684a-d41f-4550-9f70-7708a3a2283b/resourceGroups/gaallaRG/providers/Microsoft.Network/"
           "privateEndpoints/gaallatestpe3").lower()
     found = states(audit(REAL / "vault_pe_connection_2021-12-01_get.json"))
-    assert found == {("PE-001", pe): "Compliant", **{(r, pe): "NotApplicable" for r in PE_RULES}}
+    assert found == {("PE-001", pe): "Compliant", ("PE-005", pe): "Compliant",   # PE-005 judges references by name
+                     **{(r, pe): "NotApplicable" for r in (*PE_RULES, "PE-004")}}
 
 
 @pytest.mark.parametrize("name,expected", [
