@@ -218,8 +218,9 @@ def _history_error():
 # ------------------------------------------------------------------------------------------------ rules
 
 def cmd_rules(args) -> int:
+    from .frameworks import describe
     from .rules import ALL, BY_ID
-    from .ruledoc import rule_doc, rules_markdown
+    from .ruledoc import EXPERIENCE, flat_params, rule_doc, rules_markdown
     if args.action == "show" or args.rule_id:
         rid = (args.rule_id or "").upper()
         rule = BY_ID.get(rid)
@@ -231,8 +232,10 @@ def cmd_rules(args) -> int:
         print(f"{rule.id}  {rule.title}\n")
         for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
                              ("Rationale", rule.rationale), ("Remediation", rule.remediation),
-                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in rule.params.items()) or "none"),
+                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in flat_params(rule.params)) or "none"),
                              ("Needs", "--resolve" if rule.only_with == "resolve" else "exported or live ARM data"),
+                             ("Frameworks", "\n  ".join(describe(rule)) or "none"),
+                             ("Experience", EXPERIENCE if rule.experience else "any (the verdict does not depend on it)"),
                              ("References", " ".join(rule.references))):
             print(f"{label}:\n  {value}\n")
         return EXIT_OK
@@ -245,10 +248,11 @@ def cmd_rules(args) -> int:
     from rich.console import Console
     from rich.table import Table
     t = Table(title="Rules", show_lines=False)
-    for col in ("ID", "Severity", "Subject", "Title"):
+    for col in ("ID", "Severity", "Subject", "Title", "Azure Policy", "MCSB"):
         t.add_column(col)
     for r in ALL:
-        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""))
+        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""),
+                  "\n".join(f"{g[:8]} ({rel})" for g, rel in r.policies.items()), ", ".join(r.mcsb))
     Console(width=140).print(t)
     return EXIT_OK
 
@@ -324,7 +328,7 @@ def cmd_audit(args) -> int:
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))
     if len(m.warnings) > 50:
-        log.warning("... and %d more unreadable objects", len(m.warnings) - 50)
+        log.warning("... and %d more warnings", len(m.warnings) - 50)
 
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)

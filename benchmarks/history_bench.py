@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 import synth  # noqa: E402
 
-from auditor import engine, history  # noqa: E402
+from auditor import engine, history, pipeline  # noqa: E402
 from auditor.rules import ALL  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def main() -> None:
         s = synth.large(a.vaults, a.seed)
         est.write_text(json.dumps(s.objects))
         t = time.perf_counter()
-        m = engine.load([str(est)])
+        m = pipeline.load([str(est)])
         findings = engine.evaluate(m, ALL, engine.Settings())
         print(f"estate: {len(s.objects)} objects, {len(findings)} evaluations, "
               f"{int((findings['compliance_state'] == 'NonCompliant').sum())} NonCompliant "

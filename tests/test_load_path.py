@@ -165,3 +165,32 @@ def test_subscription_and_group_of_an_id_follow_the_patterns():
     for i in ids:
         want = tuple(m.group(1) if m else "" for m in (sub.search(i), rg.search(i)))
         assert _sub_rg(i) == want, i
+
+
+def test_published_hardening_examples_are_read():
+    """The published payloads of the new types: a CMK + MUA vault, key vaults (one network-restricted), a resource
+    guard; the proxy example's non-ARM id is reported as unreadable, never attributed to a vault."""
+    import json
+    from pathlib import Path
+    from auditor import pipeline
+    d = Path(__file__).parent / "fixtures" / "enhanced"
+    objs = []
+    for f in ("recoveryservices_vaults_put_cmk_mua.json", "keyvault_vaults_create_with_network_acls.json",
+              "keyvault_vaults_get.json", "dataprotection_resourceguards_list_in_subscription.json"):
+        body = json.loads((d / f).read_text())["responses"]
+        body = body.get("200", next(iter(body.values())))["body"]
+        objs += body["value"] if "value" in body else [body]
+    ing = I.Ingested()
+    I.add_objects(ing, objs, "examples")
+    m = pipeline.model_from(ing)
+    v = m.vaults.iloc[0]
+    assert v["key_uri"].startswith("https://cmk2xkv.vault.azure.net/keys/") and v["kv_host"] == "cmk2xkv.vault.azure.net"
+    assert len(m.tables["guards"]) == 1
+    kvs = m.tables["key_vaults"]   # both examples describe the same id: the first read (network-restricted) counts
+    assert len(kvs) == 1 and kvs["default_action"].tolist() == ["Deny"] and kvs["host"].tolist() == [
+        "sample-vault.vault.azure.net"]
+    ing = I.Ingested()
+    I.add_objects(ing, json.loads((d / "recoveryservicesbackup_resourceguardproxies_list.json").read_text())
+                  ["responses"]["200"]["body"]["value"], "examples")
+    t, bad = extract(ing)
+    assert not t.guard_proxies and bad[arm.GUARD_PROXY] and ing.warnings

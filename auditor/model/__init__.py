@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import hardening
 from ..extract import Tables
 from .html_chains import chains
 from .columns import TEXT_COLUMNS, VIEW_COLUMNS
@@ -85,6 +86,10 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     subnets = subnet_view(t, frames["subnets"], endpoints, bad)
     vnets = vnet_view(frames["vnets"], endpoints, bad)
     providers = provider_view(frames, vaults)
+    # the enhanced experience, hardening and guardrail columns (RSV-008..014, PE-003..005): model.hardening
+    hardening.derive(vaults=vaults, endpoints=endpoints, subnets=subnets, fqdns=fqdns, conns=conns, frames=frames,
+                     present=present, errors=errors,
+                     audited=(set(frames["subs"]["sub"]) | set(vaults["sub"]) | set(endpoints["sub"])) - {""})
     for view in (vaults, endpoints, subnets, vnets, providers):
         _settle_types(view)
     subs = frames["subs"]

@@ -137,3 +137,13 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         # to (None: not asked)
     },
 }
+
+
+def _add_hardening() -> None:
+    """The columns model.hardening adds, declared there beside the functions that make them."""
+    from .hardening import ENDPOINT_COLUMNS, SUBNET_COLUMNS, VAULT_COLUMNS
+    for view, cols in (("vaults", VAULT_COLUMNS), ("endpoints", ENDPOINT_COLUMNS), ("subnets", SUBNET_COLUMNS)):
+        VIEW_COLUMNS[view].update(cols)
+
+
+_add_hardening()

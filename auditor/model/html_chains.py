@@ -40,10 +40,11 @@ def chains(m: Model) -> list[dict]:
     bad_status = ("pending", "rejected", "disconnected", "failed")
     out = []
     users = m.vaults[m.vaults["uses_pe"]]
-    for vid, rid, name, sub, exp in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"]):
+    for vid, rid, name, sub, exp, why in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"],
+                                             users["experience_evidence"]):
         eps = sorted(by_vault.get(vid, []), key=lambda r: (r["kind"] != "backup", r["pe_name"] or ""))
         n_broken = sum(1 for e in eps for f in e["fqdns"] if f["broken"]) + sum(
             1 for e in eps if any(b in e["status"].lower() for b in bad_status))
-        out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps,
+        out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps, experience_evidence=why,
                         broken_links=n_broken))
     return out

@@ -17,10 +17,11 @@ import pytest
 
 from auditor import arm, cli, collect, engine, pipeline
 from auditor.rules import ALL
+from tests.live.conftest import collectable_demo
 from tests.emulator import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
 OBJECTS = json.loads(DEMO.read_text())
 SUBS = {o["displayName"]: o["subscriptionId"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 PROD, DEV, HUB = SUBS["contoso-prod"], SUBS["contoso-dev"], SUBS["contoso-connectivity-hub"]
@@ -277,9 +278,11 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
 
 
 DEV_PE_ERRORS = {(r, pe) for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")
-                 for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002")} \
+                 for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002", "PE-004",
+                           "PE-005")} \
     | {(r, v) for v in ("rsv-dev-sql-01", "rsv-dev-sql-02") for r in ("IAM-001", "RSV-005")}
-# (RSV-003 stands: the vault's own connection list says whether an approved AzureBackup_secondary exists)
+# (RSV-003 stands: the vault's own connection list says whether an approved AzureBackup_secondary exists; so does
+# RSV-008 where the vault side lists an approved one)
 
 
 def _dev_pe_listing_reset(demo, tmp_path, capsys) -> Run:
@@ -297,7 +300,8 @@ def test_connection_resets_exhausted(demo, tmp_path, capsys):
     assert (err["scope"].lower(), err["status"], err["types"]) == (f"/subscriptions/{DEV}", None, [arm.PRIVATE_ENDPOINT])
     expected = truth()
     storage = {k for k in expected if DEV in k[1] and ("_ecs" in k[1] or "_prot" in k[1])}
-    assert len(storage) == 6 * 7 and not storage & set(run.rows)  # 6 storage endpoints x 7 endpoint rules
+    endpoint_rules = sum(1 for r in ALL if r.subject == "endpoints" and r.only_with is None)
+    assert len(storage) == 6 * endpoint_rules and not storage & set(run.rows)  # 6 storage endpoints x each rule
     # a PE listing error holds no zone, record or link: the absence verdicts elsewhere stand
     # the VNets and subnets of dev cannot show which endpoints they hold: Error, not "holds no backup endpoint"
     held = {("DNS-006", "vnet-rsv-dev-sql-01"), ("DNS-006", "vnet-rsv-dev-sql-02"), ("PE-003", "snet-pe")}
