@@ -25,12 +25,10 @@ OWNER, CONTRIBUTOR, READER = ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-
                               "acdd72a7-3385-48ef-bd42-f606fba81ae7")
 CUSTOM_ROLE = "5d5d5d5d-0000-4000-8000-00000000c0de"
 
-# Types the demo estate holds (issue #14: RSV-012's resource guard proxies and guards, RSV-013's key vaults) that the
-# live collector does not read yet: their collectors are to be declared in the collector catalogue. Until then the
-# live tests serve and judge the demo without them, so live and offline still see the same estate. Empty this set
-# when the collectors land: the same tests then check them.
-PENDING_COLLECTION = frozenset({"microsoft.recoveryservices/vaults/backupresourceguardproxies",
-                                "microsoft.dataprotection/resourceguards", "microsoft.keyvault/vaults"})
+# Types the demo estate holds that the live collector does not read (the live tests serve and judge the demo without
+# them, so live and offline see the same estate). Empty: resource guard proxies, guards and key vaults (#14) are
+# collected now, so the same tests check them.
+PENDING_COLLECTION: frozenset = frozenset()
 DEMO_FILE = Path(__file__).resolve().parents[2] / "auditor" / "data" / "demo.json"
 
 
