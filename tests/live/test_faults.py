@@ -324,3 +324,34 @@ def test_unreadable_vnets_make_dns_rows_error(demo, tmp_path, capsys):
     flipped = [k for k, r in run.rows.items() if r["compliance_state"] == "NotApplicable"
                and was[k]["compliance_state"] in ("Compliant", "NonCompliant")]
     assert flipped == []
+
+
+# ---------------------------------------------------------------------------------------------- hardening reads (#14)
+
+def _vault(name: str) -> str:
+    return next(o["id"] for o in OBJECTS if o.get("name") == name and o.get("type") == arm.VAULT)
+
+
+def test_403_on_a_vaults_guard_proxies(demo, tmp_path, capsys):
+    """rsv-prod-sql-01's resource guard proxies answer 403: one error record for the vault, its RSV-012 row Error
+    (MUA rests on the proxies), every other row as offline, exit 3."""
+    vault = _vault("rsv-prod-sql-01")
+    demo.faults.append(Fault(status=403, prefix=vault + "/backupResourceGuardProxies"))
+    run = audit(tmp_path, capsys)
+    assert run.code == 3
+    assert [(e["scope"].lower(), e["status"], e["types"]) for e in run.doc["errors"]] == [
+        (vault.lower(), 403, [arm.GUARD_PROXY])]
+    assert_exact(run, truth(), {("RSV-012", "rsv-prod-sql-01")})
+
+
+def test_403_on_the_key_vault_list(demo, tmp_path, capsys):
+    """contoso-prod's key vaults cannot be listed: the CMK PE vaults' RSV-013 rows are Error, nothing else, exit 3."""
+    demo.faults.append(Fault(status=403, prefix=f"/subscriptions/{PROD}/providers/Microsoft.KeyVault/vaults"))
+    run = audit(tmp_path, capsys)
+    assert run.code == 3
+    assert [(e["scope"].lower(), e["status"], e["types"]) for e in run.doc["errors"]] == [
+        (f"/subscriptions/{PROD}", 403, [arm.KEY_VAULT])]
+    cmk = {name for (rule, _), row in truth().items() if rule == "RSV-013"
+           for name in [row["resource_name"]] if row["compliance_state"] in ("Compliant", "NonCompliant")}
+    assert cmk
+    assert_exact(run, truth(), {("RSV-013", name) for name in cmk})
