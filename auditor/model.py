@@ -20,6 +20,7 @@ import pandas as pd
 from . import arm
 from .arm import CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER, covers
 from .extract import COLUMNS as TABLE_COLUMNS, Tables
+from .workloads import build_workloads, chain_entries
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
 NEEDS = {
     "rg": ({OWNER, CONTRIBUTOR}, "microsoft.network/privateendpoints/write", "Contributor or Owner"),
@@ -272,6 +273,7 @@ class Model:
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
+    workloads: pd.DataFrame = field(default_factory=pd.DataFrame)      # auditor.workloads (WL-*)
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -635,7 +637,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"]) - {""})
     fqv["zone_rid"] = fqv["zone_id"].map(zone_lookup)
     return Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
-                 errors=errors, subscriptions=all_subs, tables=F)
+                 errors=errors, subscriptions=all_subs, tables=F, workloads=build_workloads(t, bad, vaults, ep, fqv))
 
 
 
@@ -719,12 +721,14 @@ def chains(m: Model) -> list[dict]:
         for v in vs:
             by_vault.setdefault(v, []).append(rec)
     bad_status = ("pending", "rejected", "disconnected", "failed")
+    wl = chain_entries(m.workloads)
     out = []
     users = m.vaults[m.vaults["uses_pe"]]
     for vid, rid, name, sub, exp in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"]):
         eps = sorted(by_vault.get(vid, []), key=lambda r: (r["kind"] != "backup", r["pe_name"] or ""))
         n_broken = sum(1 for e in eps for f in e["fqdns"] if f["broken"]) + sum(
             1 for e in eps if any(b in e["status"].lower() for b in bad_status))
+        wls = wl.get(vid, [])
         out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps,
-                        broken_links=n_broken))
+                        workloads=wls, broken_links=n_broken + sum(1 for w in wls if w["broken"])))
     return out
