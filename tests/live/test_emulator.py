@@ -90,3 +90,23 @@ def test_token_bucket_and_every_kth_fault(emulator, token, credential):
     assert result["errors"] == []
     assert any(r.get("status") == 429 for r in emulator.requests)
     assert any(r.get("status") == 500 for r in emulator.requests)
+
+
+def test_protection_containers_listed_with_the_server_side_filter(emulator, token):
+    """BackupProtectionContainers_List (the workload side's collector): every page, filtered by backupManagementType."""
+    from tests import estate as E
+    vault = E.vault(ZERO, "rg1", "rsv-wl")
+    vms = [E.vm_id(ZERO, "rg-app", f"vm{i}") for i in range(5)]
+    plain = dict(E.protection_container(vault["id"], E.vm_id(ZERO, "rg-app", "vm-iaas")), name="IaasVMContainer;x")
+    plain["id"] = vault["id"] + "/backupFabrics/Azure/protectionContainers/IaasVMContainer;x"
+    plain["properties"] = dict(plain["properties"], backupManagementType="AzureIaasVM")
+    emulator.set_estate([vault, plain, *(E.protection_container(vault["id"], v) for v in vms)])
+    url = emulator.url + vault["id"] + "/backupProtectionContainers"
+    params = {"api-version": "2025-02-01", "$filter": "backupManagementType eq 'AzureWorkload'"}
+    seen = []
+    while url:
+        page = requests.get(url, params=params, headers={"Authorization": f"Bearer {token}"},
+                            verify=emulator.ca_file, timeout=10).json()
+        seen += [o["properties"]["sourceResourceId"] for o in page["value"]]
+        url, params = page.get("nextLink"), None
+    assert sorted(seen) == sorted(vms)
