@@ -131,3 +131,19 @@ def test_unreadable_nsg_makes_the_nsg_rules_error(tmp_path):
     row = f[f["resource_id"].str.endswith("vm-sql-02a")]
     states = dict(zip(row["rule_id"], row["compliance_state"]))
     assert states == {"WL-001": "Compliant", "WL-002": "Compliant", "WL-003": "Error", "WL-004": "Error"}
+
+
+def test_html_chain_shows_the_workloads(tmp_path):
+    from auditor import cli
+    out = tmp_path / "out"
+    cli.main(["audit", "--demo", "--out", str(out), "--format", "html", "--fail-on", "never"])
+    html = (out / "report.html").read_text()
+    assert html.count('class="grid chain-t wl-t"') >= 3
+    chains = html.index('id="chains"')
+    i = html.index("vm-hana-01", chains)
+    row = html[html.rindex("<tr>", 0, i):html.index("</tr>", i)]
+    assert row.count('class="bad"') == 3 and "not reachable: no peering to vnet-rsv-prod-v2-01" in row
+    assert "not linked: privatelink.blob.core.windows.net" in row
+    i = html.index("vm-sql-02a", chains)
+    row = html[html.rindex("<tr>", 0, i):html.index("</tr>", i)]
+    assert "DenyInternetHttpsOut" in row and "DenySqlTierToVnetOut" in row
