@@ -101,7 +101,7 @@ def _covers_443(ports: tuple) -> bool:
         if p in ("*", "443"):
             return True
         lo, sep, hi = p.partition("-")
-        if sep and lo.strip().isdigit() and hi.strip().isdigit() and int(lo) <= 443 <= int(hi):
+        if sep and lo.strip().isdecimal() and hi.strip().isdecimal() and int(lo) <= 443 <= int(hi):
             return True
     return False
 
