@@ -15,7 +15,7 @@ from tests.emulator import cli_env
 from .conftest import S1, S2
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+from tests.live.demo import DEMO  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 
 
 def _cli_ready() -> str | None:

@@ -20,8 +20,7 @@ from auditor.rules import ALL
 from tests.emulator import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
-OBJECTS = json.loads(DEMO.read_text())
+from tests.live.demo import DEMO, OBJECTS  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 SUBS = {o["displayName"]: o["subscriptionId"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 PROD, DEV, HUB = SUBS["contoso-prod"], SUBS["contoso-dev"], SUBS["contoso-connectivity-hub"]
 

@@ -20,8 +20,7 @@ from auditor import privileges
 from tests.emulator import Fault, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
-OBJECTS = json.loads(DEMO.read_text())
+from tests.live.demo import DEMO, OBJECTS  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 SUBS = {o["subscriptionId"]: o["displayName"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 
 
