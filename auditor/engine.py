@@ -1,6 +1,6 @@
 """The only place findings are made: every rule over every subject of its view, one findings frame out.
 
-States (RULES.md): NonCompliant, Compliant, NotApplicable, Exempt, Error. Precedence, strongest last:
+States (docs/rules.md): NonCompliant, Compliant, NotApplicable, Exempt, Error. Precedence, strongest last:
 rule verdict -> "not in the input" -> Error for a needed type absent from the whole input -> the rule's own Error
 rows -> Error where an error record (unreadable scope or object) covers what the row rests on -> Exempt (replaces
 NonCompliant only).
@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import arm
-from . import ingest as I
-from .extract import extract
-from .model import Model, build
+from .model import Model
 from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
 COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
@@ -61,40 +59,6 @@ class Settings:
     exemptions: list[Exemption] = field(default_factory=list)
     resolve: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-
-# ------------------------------------------------------------------------------------------------ loading
-
-def present_types(ing: I.Ingested) -> set[str]:
-    present = {raw.type for raw in ing.objects.values()} | set(ing.collected_types)
-    present |= {e["object_type"] for e in ing.errors if e.get("object_type")}
-    if arm.VNET in present:
-        present.add(arm.SUBNET)
-    return present
-
-
-def model_from(ing: I.Ingested) -> Model:
-    tables, bad = extract(ing)
-    present = present_types(ing)
-    ing.objects.clear()  # the raw JSON is no longer needed: free it before the frames are built
-    m = build(tables, bad, present, ing.errors)
-    m.warnings, m.inputs = ing.warnings, ing.inputs
-    return m
-
-
-def load(paths: Iterable[str]) -> Model:
-    return model_from(I.read_inputs(paths))
-
-
-def load_objects(resources: list, errors: list[dict] | None = None, collected_types: Iterable[str] = (),
-                 where: str = "live") -> Model:
-    """The live path: objects the collector yielded, with its error records."""
-    ing = I.Ingested()
-    I.add_objects(ing, resources, where)
-    ing.errors.extend(I._snapshot_error(e) for e in errors or [])
-    ing.collected_types.update(collected_types)
-    ing.inputs.append(where)
-    return model_from(ing)
 
 
 # ------------------------------------------------------------------------------------------------ evaluation

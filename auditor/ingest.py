@@ -118,14 +118,14 @@ def read_inputs(paths: Iterable[str | os.PathLike]) -> Ingested:
             del data
             items, errors, types = _top_level(doc, path)
             out.inputs.append(str(path))
-            out.errors.extend(_snapshot_error(e) for e in errors)
+            out.errors.extend(snapshot_error(e) for e in errors)
             out.collected_types.update(arm.CANONICAL.get(t.lower(), t) for t in types)
             add_objects(out, items, str(path))
             del doc, items
     return out
 
 
-def _snapshot_error(e: dict) -> dict:
+def snapshot_error(e: dict) -> dict:
     types = e.get("types") or []
     return {"scope": str(e.get("scope") or "").lower().rstrip("/"), "status": e.get("status"),
             "message": str(e.get("message") or ""),

@@ -227,7 +227,7 @@ def _split_one(fqdn: str) -> tuple[str, str]:
 
 
 def split_fqdn(fqdns: pd.Series) -> pd.DataFrame:
-    """Zone and record name of each FQDN (RULES.md: the suffix from the ``privatelink`` label, else
+    """Zone and record name of each FQDN (docs/rules.md terms: the suffix from the ``privatelink`` label, else
     ``privatelink.`` inserted after the first label)."""
     pairs = [_split_one(f) for f in fqdns.tolist()]
     return pd.DataFrame({"zone_name": [z for z, _ in pairs], "rec_name": [r for _, r in pairs]}, index=fqdns.index,

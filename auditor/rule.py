@@ -39,7 +39,7 @@ class Rule:
     severity: str
     subject: str                      # a view of auditor.model.Model
     rationale: str                    # the seed sentence it rests on
-    condition: str                    # when it is NonCompliant, in words (RULES.md)
+    condition: str                    # when it is NonCompliant, in words (docs/rules.md)
     remediation: str                  # str.format with resource_group, resource_name, resource_id, subscription_id
     applies: Pred
     violates: Pred

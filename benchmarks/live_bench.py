@@ -132,7 +132,7 @@ def child(subs: int, source: str, a) -> dict:
 
     from azure.core.credentials import AccessToken, AccessTokenInfo
 
-    from auditor import collect, engine
+    from auditor import collect, engine, pipeline
     from auditor.rules import ALL
     from tests import synth
 
@@ -182,7 +182,7 @@ def child(subs: int, source: str, a) -> dict:
     client_cpu = own_cpu + workers_cpu
     server_cpu = log["cpu"] - server_cpu0
     t1 = time.perf_counter()
-    m = engine.load_objects(snap["resources"], snap["errors"], snap["collected_types"])
+    m = pipeline.load_objects(snap["resources"], snap["errors"], snap["collected_types"])
     f = engine.evaluate(m, ALL, engine.Settings())
     audit_s = time.perf_counter() - t1
     got = {(r, i.lower()) for r, i, st in zip(f.rule_id, f.resource_id, f.compliance_state) if st == "NonCompliant"}

@@ -1,27 +1,52 @@
-"""Report writers: one function per format, all fed the same findings frame, metadata and chains."""
+"""Report writers: one table of formats (:data:`WRITERS`), all fed the same findings frame, metadata and chains."""
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Callable, Union
 
 import pandas as pd
 
-FORMATS = ("csv", "html", "json", "junit", "markdown")
-FILES = {"csv": "findings.csv", "html": "report.html", "json": "findings.json", "junit": "junit.xml",
-         "markdown": "summary.md"}
+
+@dataclass(frozen=True)
+class Writer:
+    """One output format: the function that writes it (``module:function``, imported when used), its file name in
+    ``--out``, its rough cost, and whether it draws the resolution chains."""
+    target: str
+    file: str
+    cost: int       # CPU centiseconds of one cold call at 143k rows x 15 columns (a 100k-object estate)
+    chains: bool = False
+
+    def write(self, path: Path, findings: pd.DataFrame, meta: dict, chains: "Chains") -> None:
+        module, function = self.target.split(":")
+        fn = getattr(import_module(f"{__name__}.{module}"), function)
+        if self.chains:
+            fn(path, findings, meta, chains() if callable(chains) else chains)
+        else:
+            fn(path, findings, meta)
+
+
+# The costs split the formats into two equal halves when writing in parallel; html's includes computing the chains
+# (~0.15 s), which happens in the html process when they are passed as a callable.
+# Split: html + junit (0.75 s) | json + csv (0.59 s).
+WRITERS = {
+    "csv": Writer("tabular:write_csv", "findings.csv", 30),
+    "html": Writer("html:write_html", "report.html", 53, chains=True),
+    "json": Writer("tabular:write_json", "findings.json", 29),
+    "junit": Writer("junit:write_junit", "junit.xml", 22),
+    "markdown": Writer("markdown:write_markdown", "summary.md", 0),
+    "sarif": Writer("sarif:write_sarif", "findings.sarif", 5),      # reports/sarif.py (issue #17)
+}
+FORMATS = tuple(WRITERS)
+FILES = {fmt: w.file for fmt, w in WRITERS.items()}
 
 
 class ReportError(Exception):
     pass
 
-
-# Rough cost of each writer, to split the formats into two equal halves when writing in parallel: CPU
-# centiseconds of one cold call at 143k rows x 15 columns (a 100k-object estate). html's includes computing the
-# chains (~0.15 s), which happens in the html process when they are passed as a callable.
-# Split: html + junit (0.75 s) | json + csv (0.59 s).
-_COST = {"json": 29, "csv": 30, "junit": 22, "html": 53, "markdown": 0}
 
 Chains = Union[list, Callable[[], list]]
 
@@ -42,12 +67,12 @@ def write_reports(out_dir: str | Path, formats: list[str], findings: pd.DataFram
         parallel = len(findings) >= 20_000 and len(formats) > 1 and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
     if not parallel:
         return [_write(out, fmt, findings, meta, chains) for fmt in formats]
-    ordered = sorted(formats, key=lambda f: -_COST[f])
+    ordered = sorted(formats, key=lambda f: -WRITERS[f].cost)
     mine, theirs, load = [], [], [0, 0]
     for fmt in ordered:
         side = 0 if load[0] <= load[1] else 1
         (mine if side == 0 else theirs).append(fmt)
-        load[side] += _COST[fmt]
+        load[side] += WRITERS[fmt].cost
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -84,20 +109,7 @@ def _once(chains: Chains) -> Chains:
 
 
 def _write(out: Path, fmt: str, findings: pd.DataFrame, meta: dict, chains: Chains) -> Path:
-    path = out / FILES[fmt]
-    if fmt == "json":
-        from .tabular import write_json
-        write_json(path, findings, meta)
-    elif fmt == "csv":
-        from .tabular import write_csv
-        write_csv(path, findings, meta)
-    elif fmt == "html":
-        from .html import write_html
-        write_html(path, findings, meta, chains() if callable(chains) else chains)
-    elif fmt == "junit":
-        from .junit import write_junit
-        write_junit(path, findings, meta)
-    elif fmt == "markdown":
-        from .markdown import write_markdown
-        write_markdown(path, findings, meta)
+    writer = WRITERS[fmt]
+    path = out / writer.file
+    writer.write(path, findings, meta, chains)
     return path

@@ -1,4 +1,4 @@
-"""The rule catalogue (RULES.md), listed explicitly: no registration side effects."""
+"""The rule catalogue (docs/rules.md is generated from it), listed explicitly: no registration side effects."""
 from auditor.rules import (dns_001, dns_002, dns_003, dns_004, dns_005, dns_006, dns_007, iam_001, pe_001, pe_002,
                            pe_003, rsv_001, rsv_002, rsv_003, rsv_004, rsv_005, rsv_006, rsv_007, sub_001, sub_002, wl_001, wl_002,
                            wl_003, wl_004)

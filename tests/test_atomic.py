@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import engine
+from auditor import engine, pipeline
 from auditor.fsutil import atomic_open
 from auditor.rules import ALL
 
@@ -139,7 +139,7 @@ def duplicated(objects: list[dict], first: bool) -> list[dict]:
 def _findings(objects: list[dict], tmp_path: Path, name: str):
     p = tmp_path / name
     p.write_text(json.dumps(objects))
-    return engine.evaluate(engine.load([str(p)]), ALL, engine.Settings())
+    return engine.evaluate(pipeline.load([str(p)]), ALL, engine.Settings())
 
 
 @pytest.mark.parametrize("dups_first", [False, True])

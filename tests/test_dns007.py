@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from auditor import engine
+from auditor import pipeline
 
 from . import synth
 from .dnsserver import DNSTestServer, start_dead_server
@@ -15,7 +15,7 @@ def _estate(tmp_path):
     s = synth.demo()
     path = tmp_path / "estate.json"
     path.write_text(json.dumps(s.objects))
-    m = engine.load([str(path)])
+    m = pipeline.load([str(path)])
     ep = m.endpoints
     judged = ep[(ep["backup"] | ep["storage"]) & ep["in_input"] & (ep["n_fqdns"] > 0)]
     fq = m.fqdns[m.fqdns["pe_id"].isin(set(judged["id"]))]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor import engine
+from auditor import engine, pipeline
 from auditor.rule import STATES
 from auditor.rules import ALL
 
@@ -46,7 +46,7 @@ def _paths(obj, prefix=()):
 
 
 def _run(objects):
-    m = engine.load_objects(objects, where="fuzz.json")
+    m = pipeline.load_objects(objects, where="fuzz.json")
     f = engine.evaluate(m, ALL, engine.Settings())
     return m, f
 

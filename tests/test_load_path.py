@@ -7,7 +7,7 @@ import copy
 import pandas as pd
 import pytest
 
-from auditor import engine
+from auditor import pipeline
 from auditor import arm
 from auditor import ingest as I
 from auditor.extract import COLUMNS, EXTRACTORS, Tables, extract
@@ -82,7 +82,7 @@ def test_tables_are_the_records_as_frames():
     objects += [{**copy.deepcopy(s), "type": arm.SUBNET} for s in vnet["properties"]["subnets"]]  # also standalone
     ing = _ingested(objects)
     t, _ = extract(ing)
-    m = engine.model_from(_ingested(objects))
+    m = pipeline.model_from(_ingested(objects))
     assert list(m.tables) == list(Tables.NAMES) and len(m.tables) == len(Tables.NAMES)
     for name in Tables.NAMES:
         got = m.tables[name]

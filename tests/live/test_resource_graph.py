@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import collect, engine
+from auditor import collect, engine, pipeline
 from auditor.rules import ALL
 from tests import synth
 from tests.emulator import Fault, ResourceGraph, cli_env
@@ -20,7 +20,7 @@ GRAPH = "/providers/microsoft.resourcegraph/resources"
 
 
 def findings(resources, errors=(), types=collect.COLLECTED_TYPES) -> set[tuple[str, str, str]]:
-    f = engine.evaluate(engine.load_objects(resources, list(errors), types), ALL, engine.Settings())
+    f = engine.evaluate(pipeline.load_objects(resources, list(errors), types), ALL, engine.Settings())
     return {(r, i.lower(), s) for r, i, s in zip(f.rule_id, f.resource_id, f.compliance_state)}
 
 

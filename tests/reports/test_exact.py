@@ -262,7 +262,10 @@ def test_chains_callable_runs_in_the_child_when_html_is_written_there(tmp_path, 
         calls.append(os.getpid())
         return make_chains()
 
-    with mock.patch.dict("auditor.reports._COST", {"html": 1, "junit": 50}):  # junit here, html in the child
+    from dataclasses import replace
+    from auditor.reports import WRITERS
+    costs = {"html": replace(WRITERS["html"], cost=1), "junit": replace(WRITERS["junit"], cost=50)}
+    with mock.patch.dict("auditor.reports.WRITERS", costs):  # junit here, html in the child
         write_reports(tmp_path, ["junit", "html"], findings, meta, lazy, parallel=True)
     assert calls == []  # the parent never computed them
     assert b"vault-ok" in (tmp_path / "report.html").read_bytes()

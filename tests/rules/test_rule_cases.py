@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor import engine
+from auditor import engine, pipeline
 from auditor.rules import BY_ID
 
 from .base import base_estate
@@ -86,7 +86,7 @@ def test_rule_case(rule_id, case, tmp_path):
     objects = _edit(objects, aliases, case.get("edits") or [])
     path = tmp_path / "estate.json"
     path.write_text(json.dumps(objects))
-    model = engine.load([str(path)])
+    model = pipeline.load([str(path)])
     settings = engine.Settings(params={rule_id: case.get("params", {})}, only={rule_id})
     findings = engine.evaluate(model, [BY_ID[rule_id]], settings)
     got: dict[str, set] = {}

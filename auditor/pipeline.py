@@ -1,0 +1,80 @@
+"""The one data path into the engine: ARM JSON from files, the built-in demo, a live collection or a snapshot ->
+ingest (routing, shapes, duplicates) -> extract (records) -> model (frames and views).
+
+``auditor audit`` and ``auditor collect`` both come through here, as do the tests and benchmarks; the engine only
+evaluates a model it is handed.
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+from . import arm
+from . import ingest
+from .extract import extract
+from .model import Model, build
+
+DEMO_LABEL = "demo estate (built in)"
+
+
+def present_types(ing: ingest.Ingested) -> set[str]:
+    """The ARM types the input holds (or that a collector read, even when it found none of them)."""
+    present = {raw.type for raw in ing.objects.values()} | set(ing.collected_types)
+    present |= {e["object_type"] for e in ing.errors if e.get("object_type")}
+    if arm.VNET in present:
+        present.add(arm.SUBNET)
+    return present
+
+
+def model_from(ing: ingest.Ingested) -> Model:
+    tables, bad = extract(ing)
+    present = present_types(ing)
+    ing.objects.clear()  # the raw JSON is no longer needed: free it before the frames are built
+    m = build(tables, bad, present, ing.errors)
+    m.warnings, m.inputs = ing.warnings, ing.inputs
+    return m
+
+
+def load(paths: Iterable[str]) -> Model:
+    """Files or directories of exported ARM JSON."""
+    return model_from(ingest.read_inputs(paths))
+
+
+def demo_path() -> Path:
+    """The built-in sample estate, shipped inside the package."""
+    return Path(str(resources.files("auditor") / "data" / "demo.json"))
+
+
+def load_demo() -> Model:
+    m = load([str(demo_path())])
+    m.inputs = [DEMO_LABEL]
+    return m
+
+
+def load_objects(resources: list, errors: list[dict] | None = None, collected_types: Iterable[str] = (),
+                 where: str = "live") -> Model:
+    """The live path: objects the collector yielded, with its error records."""
+    ing = ingest.Ingested()
+    ingest.add_objects(ing, resources, where)
+    ing.errors.extend(ingest.snapshot_error(e) for e in errors or [])
+    ing.collected_types.update(collected_types)
+    ing.inputs.append(where)
+    return model_from(ing)
+
+
+def collect_live(*, arm_endpoint: str, cloud: str, tenant: str | None, subscriptions: list[str] | None,
+                 max_concurrency: int, source: str, workers: int | None, structured_progress: bool) -> dict:
+    """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
+    from . import collect
+    credential = collect.build_credential(tenant=tenant, cloud=cloud)
+    progress = collect.Progress(structured=structured_progress)
+    return collect.collect_estate(credential, subscriptions=subscriptions, arm_endpoint=arm_endpoint, cloud=cloud,
+                                  max_concurrency=max_concurrency, progress=progress, source=source, workers=workers)
+
+
+def default_endpoint(cloud: str, given: str | None = None) -> str:
+    """The ARM endpoint of a run: the option, else AZURE_ARM_ENDPOINT, else the cloud's."""
+    from . import collect
+    return given or os.environ.get("AZURE_ARM_ENDPOINT") or collect.CLOUDS[cloud]["arm_endpoint"]
