@@ -1,4 +1,4 @@
-"""The workload side (WL-001..004, RULES.md "The workload side"): the ``workloads`` view, one row per (vault, protected
+"""The workload side (WL-001..004, docs/rules.md): the ``workloads`` view, one row per (vault, protected
 VM), with the VM's NIC, IP, subnet, VNet, DNS servers, peerings to the vault's endpoint VNets, linked zone names,
 route-table next hops and NSG verdicts for TCP 443, computed once from the extractors' records.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import arm, engine
+from auditor import arm, engine, pipeline
 from auditor.extract import extract
 from auditor import ingest as I
 from auditor.rules import ALL
@@ -96,7 +96,7 @@ def test_holds(prefix, ip, want):
 
 
 def test_demo_view_columns_chain_and_ground_truth():
-    m = engine.load([str(DEMO)])
+    m = pipeline.load([str(DEMO)])
     w = m.workloads
     assert list(w.columns) == list(COLUMNS) and len(w) == 7
     findings = engine.evaluate(m, ALL, engine.Settings())
@@ -126,7 +126,7 @@ def test_unreadable_nsg_makes_the_nsg_rules_error(tmp_path):
     bad["properties"]["securityRules"][0]["properties"]["priority"] = {"odd": True}
     p = tmp_path / "estate.json"
     p.write_text(json.dumps(objs))
-    m = engine.load([str(p)])
+    m = pipeline.load([str(p)])
     f = engine.evaluate(m, [r for r in ALL if r.id.startswith("WL-")], engine.Settings())
     row = f[f["resource_id"].str.endswith("vm-sql-02a")]
     states = dict(zip(row["rule_id"], row["compliance_state"]))
