@@ -42,6 +42,7 @@ class Read:
     """One follow-up read of an id found in an object. ``subject`` says what the read is about: ``id`` (the id
     found), ``subscription`` (the id's subscription), ``listed`` (the subject of the call that returned the object),
     ``by_listing`` (the id found, read with the listing's client: e.g. a built-in policy set definition),
+    ``in_scope`` (every audited subscription, once),
     ``principal`` / ``assignment`` (a vault's managed identity, a role assignment: custom role definitions are read
     once both sides of an assignment to a vault's identity are known)."""
     collector: str
@@ -216,9 +217,10 @@ def _no_peerings(vnet: Any) -> list[str]:
 
 
 def _cmk_vault(v: Any) -> list[str]:
-    """A backup PE vault encrypted with a customer-managed key (its key vault is found by listing)."""
+    """A vault encrypted with a customer-managed key (whether it uses private endpoints may show only on a PE's
+    side, so every CMK vault counts)."""
     uri = get(v, "properties", "encryption", "keyVaultProperties", "keyUri")
-    return _own_id(v) if isinstance(uri, str) and uri and _backup_vault(v) else []
+    return _own_id(v) if isinstance(uri, str) and uri else []
 
 
 def _set_definition(kind: str) -> Callable[[Any], list[str]]:
@@ -276,9 +278,12 @@ def _mg_nodes(items: list) -> list:
 
 VAULT_THEN = (
     Then(_vault_principal, (Read("role_definition", "principal"),)),
-    Then(_backup_vault, (Read("storage_config"), Read("activity_log", "listed"), Read("workload_containers"),
-                         Read("guard_proxies"))),
-    Then(_cmk_vault, (Read("key_vaults", "listed"),), source="arm"),
+    Then(_backup_vault, (Read("storage_config"), Read("activity_log", "listed"))),
+    # every vault: its protected workloads (WL-003 judges them with or without PEs) and its MUA proxies (RSV-012)
+    Then(_own_id, (Read("workload_containers"), Read("guard_proxies"))),
+    # a CMK vault's key vault is looked up in every audited subscription (RSV-013: "not found in any readable
+    # audited subscription"); Resource Graph lists them itself
+    Then(_cmk_vault, (Read("key_vaults", "in_scope"),), source="arm"),
     Then(_vault_pe_refs, (Read("private_endpoint"),), scope="out"),
     Then(_other_vault, (Read("protected_items"),), source="arm"),
 )

@@ -255,6 +255,9 @@ class Enumerator(GraphSource):
             self._role_definition(read.collector, *found)
         elif read.subject == "listed":
             self.add(read.collector, t.subject, t.group)
+        elif read.subject == "in_scope":
+            for sub in sorted(self.in_scope):
+                self.add(read.collector, sub, sub, client_sub=sub)
         elif read.subject == "by_listing":
             self.add(read.collector, found, t.group, client_sub=t.client_sub)
         elif read.subject == "subscription":

@@ -201,7 +201,7 @@ def test_collectors_are_data():
     reads = [r for t in thens for r in t.reads]
     assert reads and all(r.collector in collect.COLLECTORS for r in reads)
     assert {t.scope for t in thens} <= {"any", "in", "out"} and {t.source for t in thens} <= {None, "arm"}
-    assert {r.subject for r in reads} == {"id", "subscription", "listed", "principal", "assignment", "by_listing"}
+    assert {r.subject for r in reads} == {"id", "subscription", "listed", "principal", "assignment", "by_listing", "in_scope"}
 
 
 def test_collected_text_round_trips_whatever_the_sdk_parsed():

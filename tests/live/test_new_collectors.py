@@ -176,7 +176,7 @@ class NewEstate(SmallEstate):
         self.by_name["vault-a"]["properties"]["encryption"] = {
             "keyVaultProperties": {"keyUri": "https://kv-cmk.vault.azure.net/keys/cmk/0123456789abcdef"},
             "kekIdentity": {"useSystemAssignedIdentity": True}, "infrastructureEncryption": "Disabled"}
-        skip.append(key_vault(S2, "rg-sec2", "kv-two"))   # S2 holds no CMK vault: not listed
+        extra.append(key_vault(S2, "rg-sec2", "kv-two"))   # a CMK vault's key vault is looked for everywhere
         # policy: a group's assignment inherited by S1 and S2 (its set at the group), S1's with a built-in set, an
         # assignment in an S2 resource group with S2's own set
         extra += [management_group(), assignment(MG, "mg-dns", MG_SET), policy_set(MG_SET),
@@ -270,7 +270,7 @@ def test_request_counts_are_as_designed(new, run, emulator):
     # containers: every page, filtered server-side, for the PE vaults only
     cont = gets(emulator, ends="/backupProtectionContainers")
     assert all(r["query"].get("$filter") == "backupManagementType eq 'AzureWorkload'" for r in cont)
-    assert {r["path"].split("/")[8] for r in cont} == {"rsv-a", "rsv-b", "rsv-old"}
+    assert {r["path"].split("/")[8] for r in cont} == {"rsv-a", "rsv-b", "rsv-old", "rsv-plain"}   # every vault
     assert len([r for r in cont if "rsv-a" in r["path"]]) == 3   # 5 workload containers, 2 a page
     # protected items of the vault without PEs: every page (5 items, 2 a page)
     assert len(gets(emulator, ends="/backupProtectedItems")) == 3
@@ -281,8 +281,9 @@ def test_request_counts_are_as_designed(new, run, emulator):
                   if r["path"].lower().endswith(("guard-hub", "guard-one"))) == ["guard-hub", "guard-one"]
     scoped = gets(emulator, contains="/resourceGuards/", ends="/roleAssignments")
     assert len(scoped) == 1 and "guard-hub" in scoped[0]["path"] and scoped[0]["query"]["$filter"] == "atScope()"
-    # key vaults: one list, in the subscription of the CMK vault
-    assert [r["path"].split("/")[2] for r in gets(emulator, ends="/providers/Microsoft.KeyVault/vaults")] == [S1.lower()]
+    # key vaults: a CMK vault's is looked for in every audited subscription, one list each
+    assert sorted(r["path"].split("/")[2] for r in gets(emulator, ends="/providers/Microsoft.KeyVault/vaults")) == \
+        sorted([S1.lower(), S2.lower()])
     # policy: one assignment list per subscription (first pages), each set definition once, the group once
     pa = [r for r in gets(emulator, ends="/policyAssignments") if "$skiptoken" not in r["query"]]
     assert sorted(r["path"].split("/")[2] for r in pa) == sorted([S1.lower(), S2.lower()])
@@ -379,15 +380,14 @@ def test_management_group_unreadable_is_an_error(new, emulator, credential):
 
 # -- --source resource-graph ---------------------------------------------------------------------------------------
 def test_resource_graph_reads_the_same_types(new, run, emulator):
-    """VMs, NSGs, route tables and key vaults of the audited subscriptions come from the resources table (every
-    one of them: kv-two too, which the ARM path does not list since S2 holds no CMK vault); containers, proxies,
-    guards, peerings, policy assignments and set definitions through ARM, as on the ARM path."""
+    """VMs, NSGs, route tables and key vaults of the audited subscriptions come from the resources table (with the
+    NICs); containers, proxies, guards, peerings, policy assignments and set definitions through ARM, as on the
+    ARM path."""
     graph = ResourceGraph().install(emulator)
     result = run(source="resource-graph")
     assert result["errors"] == []
     got = ids(result)
-    kv_two = f"{E.rg_id(S2, 'rg-sec2')}/providers/Microsoft.KeyVault/vaults/kv-two".lower()
-    assert sorted(got) == sorted([*new.expected, kv_two])
+    assert sorted(got) == sorted(new.expected)
     arm_lists = [r["path"] for r in emulator.requests if r["method"] == "GET" and r["path"].lower().endswith(
         ("/virtualmachines", "/networksecuritygroups", "/routetables", "/microsoft.keyvault/vaults"))]
     assert arm_lists == []
