@@ -108,7 +108,8 @@ def test_json_logs_one_record_per_subscription(demo_env, emulator, tmp_path):
                                     "Microsoft.RecoveryServices/vaults/backupstorageconfig",
                                     "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/"
                                     "protectedItems", arm.PROTECTION_CONTAINER, arm.GUARD_PROXY,
-                                    arm.RESOURCE_GUARD, arm.KEY_VAULT, arm.POLICY_ASSIGNMENT}
+                                    arm.RESOURCE_GUARD, arm.KEY_VAULT, arm.POLICY_ASSIGNMENT, arm.VM, arm.NSG,
+                                    arm.ROUTE_TABLE, arm.VNET_PEERING}
     # what was collected per subscription adds up to what the estate holds there (subscriptions listed apart)
     total = sum(r["objects"] for r in recs)
     assert total == len({o["id"].lower() for o in OBJECTS}) - len(SUBS)
