@@ -28,14 +28,22 @@ ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 SUBSCRIPTION = "Microsoft.Resources/subscriptions"
 PROVIDER = "Microsoft.Resources/providers"
 EVENT = "Microsoft.Insights/eventtypes/values"
+POLICY_ASSIGNMENT = "Microsoft.Authorization/policyAssignments"
+POLICY_SET = "Microsoft.Authorization/policySetDefinitions"
+POLICY_DEFINITION = "Microsoft.Authorization/policyDefinitions"
+MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
+MG_SUBSCRIPTION = "Microsoft.Management/managementGroups/subscriptions"   # a subscription as a group's child
 
 KNOWN_TYPES = (VAULT, STORAGE_CONFIG, PROTECTED_ITEM, VAULT_PE_CONNECTION, PRIVATE_ENDPOINT, ZONE_GROUP, NIC, VNET,
-               SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT)
+               SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT,
+               POLICY_ASSIGNMENT, POLICY_SET, POLICY_DEFINITION, MANAGEMENT_GROUP, MG_SUBSCRIPTION)
 
 # Lower-cased spelling -> canonical name, with the other spellings ARM and its tools use for the same type.
 CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
 CANONICAL["microsoft.recoveryservices/vaults/protectioncontainers/protecteditems"] = PROTECTED_ITEM
 CANONICAL["microsoft.resources/subscriptions/providers"] = PROVIDER
+# the management group descendants API lists subscriptions as {"type": "/subscriptions", "properties": {"parent"}}
+CANONICAL["/subscriptions"] = MG_SUBSCRIPTION
 
 
 def canonical(arm_type: str | None) -> str | None:
@@ -60,6 +68,25 @@ REGISTER_ACTION = "microsoft.recoveryservices/register/action"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
+
+# ------------------------------------------------------------------------------------------------------------
+# Azure Policy built-ins the POL rules read (id: /providers/Microsoft.Authorization/policyDefinitions/<GUID>), and
+# the parameter defaults of each (Azure/azure-policy, built-in-policies/policyDefinitions, commit f4a50bac)
+# ------------------------------------------------------------------------------------------------------------
+BACKUP_DNS_DINE = "af783da1-4ad1-42be-800d-d19c70038820"      # Configure RS vaults to use private DNS zones for backup
+ASR_DNS_DINE = "942bd215-1a66-44be-af65-6a1c0318dbe2"         # ... for Site Recovery (groupIds AzureSiteRecovery)
+VAULT_PNA_AUDIT_DENY = "9ebbbba3-4d65-4da9-bb67-b22cfaaff090"  # RS vaults should disable public network access
+VAULT_PNA_MODIFY = "04726aae-4e8d-427c-af7d-ecf56d490022"      # Configure RS vaults to disable public network access
+VAULT_CREATING_DINES = ("98d0b9f8-fd90-49c9-88e2-d3baf3b0dd86", "83644c87-93dd-49fe-bf9f-6aff8fd0834e",
+                        "9e47cad9-bcdb-42dd-8c9b-a81e15ca2842", "f32ca068-2ada-4705-b5b5-84ce89422846")
+BUILTIN_POLICY_DEFAULTS = {
+    BACKUP_DNS_DINE: {"effect": "DeployIfNotExists"},
+    ASR_DNS_DINE: {"effect": "DeployIfNotExists"},
+    VAULT_PNA_AUDIT_DENY: {"effect": "Audit"},
+    VAULT_PNA_MODIFY: {"effect": "Modify"},
+    **{g: {"effect": "DeployIfNotExists"} for g in VAULT_CREATING_DINES},
+}
+BACKUP_ZONE = re.compile(r"^privatelink\.([a-z0-9]+)\.backup\.")    # on a lower-cased zone name: its geo code
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SUB_ID = re.compile(r"^/subscriptions/([^/]+)/?$", re.I)

@@ -17,7 +17,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from . import arm
+from . import arm, policy
 from .arm import CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER, covers
 from .extract import COLUMNS as TABLE_COLUMNS, Tables
 # IAM-001's three needs: the built-in roles that meet each, and the action a custom role must grant.
@@ -38,7 +38,8 @@ COLUMNS = {name: list(cols) for name, cols in TABLE_COLUMNS.items()}
 
 # Entities seen more than once (inline and standalone, or in two files) are one: the first record of each id counts.
 UNIQUE = {"vaults": "id", "pes": "id", "vnets": "id", "subnets": "id", "zones": "id", "records": "id", "links": "id",
-          "roles": "id", "subs": "sub", "nics": "nic_id"}
+          "roles": "id", "subs": "sub", "nics": "nic_id", "assignments": "id", "set_defs": "id", "policy_defs": "id",
+          "mg_nodes": "id"}
 
 
 def frame(t: Tables, name: str) -> pd.DataFrame:
@@ -272,6 +273,12 @@ class Model:
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
+    assignments: pd.DataFrame = field(default_factory=pd.DataFrame)     # policy assignments (auditor.policy)
+    hierarchy: "policy.Hierarchy | None" = None                          # management groups (auditor.policy)
+
+    def mg_path(self, rid: str) -> str:
+        """Management group path (root first) of the subscription or group an id names; '' when unknown."""
+        return self.hierarchy.path(rid.lower()) if self.hierarchy is not None and rid else ""
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -634,8 +641,12 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"]) - {""})
     fqv["zone_rid"] = fqv["zone_id"].map(zone_lookup)
-    return Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
-                 errors=errors, subscriptions=all_subs, tables=F)
+    assignments, hierarchy = policy.build(F, vaults, ep, bad, set(all_subs) | set(pv["sub"]))
+    m = Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
+              errors=errors, subscriptions=all_subs, tables=F, assignments=assignments, hierarchy=hierarchy)
+    notes = policy.explained_pes(m)  # DNS-001/004 say "see POL-001 <assignment>" where one explains them
+    ep["pol_note"] = pd.Series([notes.get(i, "") for i in ep["id"].tolist()], index=ep.index, dtype=object)
+    return m
 
 
 

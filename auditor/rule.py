@@ -20,9 +20,10 @@ SUBJECT_TYPES = {
     "subnets": "Microsoft.Network/virtualNetworks/subnets",
     "vnets": "Microsoft.Network/virtualNetworks",
     "providers": "Microsoft.Resources/providers",
+    "assignments": arm.POLICY_ASSIGNMENT,
 }
 SUBJECT_LABELS = {"vaults": "vault", "endpoints": "private endpoint", "subnets": "subnet",
-                  "vnets": "virtual network", "providers": "resource provider"}
+                  "vnets": "virtual network", "providers": "resource provider", "assignments": "policy assignment"}
 
 Pred = Callable[[pd.DataFrame, dict], pd.Series]
 
