@@ -593,4 +593,23 @@ def report_rows(m, findings: pd.DataFrame, params: dict | None = None) -> list[d
         row["rules"].append(rule_id)
         row["vaults"].update(v.vaults.at[idx])
         row["messages"].append(f"{rule_id}: {msg}")
-    return [{**r, "vaults": sorted(r["vaults"])} for _, r in sorted(rows.items())]
+    rids = m.vault_rids()
+    return [{**r, "vaults": sorted(rids.get(v, v) for v in r["vaults"])} for _, r in sorted(rows.items())]
+
+
+def under_groups(m, groups: list[str], resource_ids: pd.Series) -> pd.Series:
+    """Which findings lie under the management groups (names): resources of the subscriptions below them, and
+    policy assignments whose scope is nested with one of the groups (above it: inherited; below it: its own)."""
+    h = m.hierarchy
+    scopes = [arm.MANAGEMENT_GROUP_PREFIX + g.lower() for g in groups]
+    view = m.assignments
+    a_scope = dict(zip(view["id"], view["scope"])) if not view.empty else {}
+    keep = []
+    for rid in resource_ids.astype(str).str.lower().tolist():
+        scope = a_scope.get(rid)
+        if scope is not None:
+            keep.append(any(h.covers(g, scope) or (scope.startswith(arm.MANAGEMENT_GROUP_PREFIX) and h.covers(scope, g))
+                            for g in scopes))
+        else:
+            keep.append(any(h.covers(g, rid) for g in scopes))
+    return pd.Series(keep, index=resource_ids.index, dtype=bool)
