@@ -1,0 +1,104 @@
+"""Policy assignments and management groups as users export them (az, ARM, Resource Graph), their error records,
+and --management-group offline."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from auditor import engine, pipeline
+from auditor.rules import BY_ID
+
+from .rules.base import base_estate
+
+DNS = "/providers/Microsoft.Authorization/policyDefinitions/af783da1-4ad1-42be-800d-d19c70038820"
+MG = "/providers/Microsoft.Management/managementGroups/"
+
+
+def _eus_zone(hub: str) -> str:
+    return f"/subscriptions/{hub}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/" \
+           "privatelink.eus.backup.windowsazure.com"
+
+
+def _audit(tmp_path: Path, objects: list, rule: str = "POL-001", errors: list | None = None):
+    p = tmp_path / "estate.json"
+    p.write_text(json.dumps({"resources": objects, "errors": errors or []} if errors is not None else objects))
+    m = pipeline.load([str(p)])
+    return m, engine.evaluate(m, [BY_ID[rule]], engine.Settings(only={rule}))
+
+
+def _az_assignment(scope: str, name: str, definition: str, params: dict) -> dict:
+    """``az policy assignment list -o json`` prints the properties at the top level."""
+    return {"id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}", "name": name,
+            "type": "Microsoft.Authorization/policyAssignments", "scope": scope, "policyDefinitionId": definition,
+            "enforcementMode": "Default", "notScopes": [], "displayName": name, "location": "westeurope",
+            "parameters": {k: {"value": v} for k, v in params.items()}, "metadata": {}, "systemData": None}
+
+
+def test_az_exports_inherited_assignment_listed_in_two_subscriptions_counts_once(tmp_path):
+    objs, al = base_estate()
+    set_id = MG + "corp/providers/Microsoft.Authorization/policySetDefinitions/dns"
+    a = _az_assignment(MG + "corp", "corp-dns", set_id, {"zone": _eus_zone(al["$hub"])})
+    # az policy set-definition show: flattened too
+    s = {"id": set_id, "name": "dns", "type": "Microsoft.Authorization/policySetDefinitions", "policyType": "Custom",
+         "parameters": {"zone": {"type": "String"}},
+         "policyDefinitions": [{"policyDefinitionReferenceId": "b", "policyDefinitionId": DNS,
+                                "parameters": {"privateDnsZone-Backup": {"value": "[parameters('zone')]"}}}]}
+    mixed = {**a, "id": a["id"].upper().replace("/PROVIDERS/", "/providers/")}
+    m, f = _audit(tmp_path, objs + [a, mixed, s])
+    assert list(f["compliance_state"]) == ["NonCompliant"] and len(m.assignments) == 1
+    assert "(assignment parameter zone) (set member b)" in f["message"][0]
+
+
+def test_unreadable_set_definition_makes_the_assignment_error(tmp_path):
+    objs, al = base_estate()
+    set_id = MG + "corp/providers/Microsoft.Authorization/policySetDefinitions/dns"
+    a = _az_assignment(MG + "corp", "corp-dns", set_id, {"zone": _eus_zone(al["$hub"])})
+    err = {"scope": set_id, "status": 403, "message": "AuthorizationFailed",
+           "types": ["Microsoft.Authorization/policySetDefinitions"]}
+    _, f = _audit(tmp_path, objs + [a], errors=[err])
+    assert list(f["compliance_state"]) == ["Error"] and "HTTP 403" in f["message"][0]
+    _, f = _audit(tmp_path, objs + [a])   # offline, not exported: NotApplicable
+    assert list(f["compliance_state"]) == ["NotApplicable"] and "not in the input" in f["message"][0]
+
+
+def test_hierarchy_from_descendants_and_resource_graph_rows(tmp_path):
+    objs, al = base_estate()
+    sub, hub = al["$sub"], al["$hub"]
+    a = _az_assignment(MG + "platform", "platform-dns", DNS, {"privateDnsZone-Backup": _eus_zone(hub)})
+    # GET .../managementGroups/platform/descendants: the hub subscription only
+    desc = [{"id": f"/subscriptions/{hub}", "type": "/subscriptions", "name": hub,
+             "properties": {"displayName": "hub", "parent": {"id": MG + "platform"}}}]
+    m, f = _audit(tmp_path, objs + [a] + desc)
+    assert list(f["compliance_state"]) == ["NotApplicable"]          # platform does not hold the vault's subscription
+    # a Resource Graph resourcecontainers row of the vault's subscription, under landing -> platform
+    row = {"id": f"/subscriptions/{sub}", "type": "microsoft.resources/subscriptions", "subscriptionId": sub,
+           "tenantId": al["$tenant"], "name": "prod",
+           "properties": {"managementGroupAncestorsChain": [{"name": "landing"}, {"name": "platform"}]}}
+    m, f = _audit(tmp_path, objs + [a] + desc + [row])
+    assert list(f["compliance_state"]) == ["NonCompliant"]
+    assert m.mg_path(f"/subscriptions/{sub}") == "platform/landing"
+
+
+def test_management_group_option_and_column_through_the_cli(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-m", "auditor", "audit", "--demo", "--out", str(out), "--fail-on", "never",
+                        "--management-group", "contoso-landingzones", "--format", "csv,json,html"],
+                       capture_output=True, text=True, cwd=root, timeout=300)
+    assert p.returncode == 0, p.stderr
+    with open(out / "findings.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][-1] == "management_group_path"
+    assert {r[-1] for r in rows[1:]} == {"72f988bf-86f1-41af-91ab-2d7cd011db47/contoso/contoso-landingzones"}
+    doc = json.loads((out / "findings.json").read_text())
+    assert {a["name"] for a in doc["policy_assignments"]} == {"deny-vault-public-access", "prod-backup-dns",
+                                                                "dev-asr-dns"}
+    html = (out / "report.html").read_text()
+    assert 'id="by-management-group"' in html and 'id="policy-assignments"' in html
+    assert "rsv-dev-files-01" in html.split('id="policy-assignments"')[1].split("</section>")[0]
+    p = subprocess.run([sys.executable, "-m", "auditor", "audit", "--demo", "--out", str(out),
+                        "--management-group", "unknown-group"], capture_output=True, text=True, cwd=root, timeout=300)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "unknown-group" in p.stderr
