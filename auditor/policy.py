@@ -98,6 +98,12 @@ class Hierarchy:
             x for pair in self.parent.items() for x in pair if x.startswith(arm.MANAGEMENT_GROUP_PREFIX)}
 
     def ancestors(self, node: str) -> list[str]:
+        cache = self.__dict__.setdefault("_ancestor_cache", {})
+        if node not in cache:
+            cache[node] = self._ancestors(node)
+        return cache[node]
+
+    def _ancestors(self, node: str) -> list[str]:
         out, seen = [], {node}
         while node in self.parent and len(out) < 20:
             node = self.parent[node]
@@ -179,6 +185,8 @@ def _resolve(name: str, member_params: dict | None, a_params: dict, set_defaults
                 return a_params[q], f"assignment parameter {m.group(1)}"
             if q in set_defaults:
                 return set_defaults[q], f"set default of {m.group(1)}"
+            if key in def_defaults:
+                return def_defaults[key], "definition default"
             return None, f"set parameter {m.group(1)} has no value"
         if isinstance(v, str) and v.startswith("[") and not v.startswith("[["):
             return v, "expression"
