@@ -102,3 +102,34 @@ def test_management_group_option_and_column_through_the_cli(tmp_path):
     p = subprocess.run([sys.executable, "-m", "auditor", "audit", "--demo", "--out", str(out),
                         "--management-group", "unknown-group"], capture_output=True, text=True, cwd=root, timeout=300)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "unknown-group" in p.stderr
+
+
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "policy-examples"
+
+
+def _bodies(*names: str) -> list:
+    out = []
+    for n in names:
+        doc = json.loads((EXAMPLES / n).read_text())
+        out.append(doc["responses"]["200"]["body"] if "responses" in doc else doc)
+    return out
+
+
+def test_published_payloads_are_read_as_azure_policy_reads_them(tmp_path):
+    m, _ = _audit(tmp_path, _bodies("policy_assignments_get_with_overrides.json", "policy_set_definitions_get.json",
+                                    "Backup-AzBackupRSVault_PeDnsConfigDINE.json",
+                                    "Site_Recovery-PrivateDnsZones_DINE.json"))
+    (row,) = m.assignments.to_dict("records")
+    assert row["enforced"] and not row["set_missing"] and row["set_id"].endswith("/policysetdefinitions/costmanagement")
+    members = {x.ref: x for x in row["members"]}
+    assert set(members) == {"Limit_Skus", "Resource_Naming"}
+    assert (members["Limit_Skus"].effect, members["Limit_Skus"].effect_from) == ("Audit", "override")
+    assert members["Resource_Naming"].effect is None           # its definition is not in the input, not a built-in
+    pdefs = m.tables["policy_defs"].set_index("name")
+    assert pdefs.loc["af783da1-4ad1-42be-800d-d19c70038820", "param_defaults"]["effect"] == "DeployIfNotExists"
+    m, _ = _audit(tmp_path, _bodies("policy_assignments_get_with_resource_selectors.json",
+                                    "policy_assignments_get.json"))
+    rows = {r["name"]: r for r in m.assignments.to_dict("records")}
+    assert rows["CostManagement"]["locations"] == (("in", ("eastus2euap", "centraluseuap")),)
+    assert rows["CostManagement"]["set_missing"]
+    assert rows["EnforceNaming"]["members"][0].guid == "resourcenaming" and rows["EnforceNaming"]["not_scopes"] == ()
