@@ -28,7 +28,7 @@ SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "
 SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, arm.VAULT, arm.VNET, arm.NIC),
                    "subnets": (arm.VNET, arm.SUBNET, arm.PRIVATE_ENDPOINT), "vnets": (arm.VNET, arm.PRIVATE_ENDPOINT),
                    "providers": (arm.PROVIDER, arm.VAULT),
-                   "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET)}
+                   "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.MANAGEMENT_GROUP)}
 ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
 TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
                "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:

@@ -409,6 +409,17 @@ def management_group(t: Tables, raw: I.RawObject) -> None:
     parent = _parent_ref(p)
     if parent:
         t.mg_edges.append((rid, parent))  # child, parent
+    # $expand=path (root first) / $expand=ancestors (parent first): the groups above it, by name
+    details = mapping(p, "details")
+    above = [text(g, "name", "details.path[].name") for g in items(details, "path") if isinstance(g, dict)][::-1]
+    above = above or [text(g, "name", "details.managementGroupAncestorsChain[].name")
+                      for g in items(details, "managementGroupAncestorsChain") if isinstance(g, dict)]
+    child = rid
+    for name_ in filter(None, above):
+        if arm.MANAGEMENT_GROUP_PREFIX + name_.lower() == child:
+            continue
+        t.mg_edges.append((child, arm.MANAGEMENT_GROUP_PREFIX + name_.lower()))
+        child = arm.MANAGEMENT_GROUP_PREFIX + name_.lower()
 
     def walk(children: list, under: str, depth: int) -> None:  # $expand=children&$recurse=true
         if depth > 10:

@@ -52,7 +52,8 @@ COLUMNS = {
                "covers or is covered, inner scope not in notScopes): 'name (guid at scope)' texts",
     "mg_path": "management group path of the assignment's scope (root first, '/'-separated; '' when unknown)",
     "vault_id": "the lowest vault id among the vaults the assignment covers",
-    "deps": "ids the verdicts rest on: the assignment, its set, its subscription(s), covered PEs and vaults",
+    "deps": "ids the verdicts rest on: the assignment, its set, the management groups of its scope and notScopes, "
+            "its subscription(s), covered PEs and vaults",
     "in_input": "the assignment object is in the input",
     "malformed": "the assignment object could not be read",
     "view_token": "identifies this view (verdicts are cached per view and parameters)",
@@ -325,6 +326,9 @@ def build(F, vaults: pd.DataFrame, ep: pd.DataFrame, bad: dict, subscriptions) -
             cov_subs = tuple("/subscriptions/" + s for s in subs if h.covers(scope, "/subscriptions/" + s))
         else:
             cov_subs = (scope,)
+        # the management groups its scope and notScopes name: a hierarchy that could not be read leaves it undecided
+        groups = tuple(dict.fromkeys(Hierarchy.group_of(x) for x in (scope, *ns)
+                                     if x.startswith(arm.MANAGEMENT_GROUP_PREFIX)))
         mode = rec["enforcement"]
         rows.append({**rec, "members": members, "set_id": set_id, "set_missing": missing,
                      "enforced": not isinstance(mode, str) or mode.lower() == "default",
@@ -332,7 +336,8 @@ def build(F, vaults: pd.DataFrame, ep: pd.DataFrame, bad: dict, subscriptions) -
                      "pe_regions": tuple((p, regions.get(p, ())) for p in cov_pes),
                      "unapproved_vaults": tuple(v for v in cov_vaults if v not in approved),
                      "vault_id": cov_vaults[0] if cov_vaults else None, "mg_path": h.path(scope),
-                     "deps": (rec["id"],) + ((set_id,) if set_id else ()) + cov_subs + cov_pes + cov_vaults + stubs,
+                     "deps": (rec["id"],) + ((set_id,) if set_id else ()) + groups + cov_subs + cov_pes + cov_vaults
+                     + stubs,
                      "in_input": True, "malformed": False})
     _clashes(rows, h)
     for i in sorted(bad.get(arm.POLICY_ASSIGNMENT, set()) - {r["id"] for r in rows}):

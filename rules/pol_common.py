@@ -2,7 +2,8 @@
 parameters), read here as the Rule predicates."""
 from auditor import arm, policy
 
-READS = (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION, arm.PRIVATE_ENDPOINT, arm.VAULT)
+READS = (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION, arm.MANAGEMENT_GROUP, arm.PRIVATE_ENDPOINT,
+         arm.VAULT)
 
 
 def predicates(rule_id: str) -> dict:

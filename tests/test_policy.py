@@ -133,3 +133,40 @@ def test_published_payloads_are_read_as_azure_policy_reads_them(tmp_path):
     assert rows["CostManagement"]["locations"] == (("in", ("eastus2euap", "centraluseuap")),)
     assert rows["CostManagement"]["set_missing"]
     assert rows["EnforceNaming"]["members"][0].guid == "resourcenaming" and rows["EnforceNaming"]["not_scopes"] == ()
+
+
+def test_unreadable_management_group_makes_its_assignments_error(tmp_path):
+    objs, al = base_estate()
+    a = _az_assignment(MG + "corp", "corp-dns", DNS, {"privateDnsZone-Backup": _eus_zone(al["$hub"])})
+    err = {"scope": (MG + "corp").lower(), "status": 403, "message": "no access to the management group",
+           "types": ["Microsoft.Management/managementGroups"]}
+    _, f = _audit(tmp_path, objs + [a], errors=[err])
+    assert list(f["compliance_state"]) == ["Error"] and "HTTP 403" in f["message"][0]
+
+
+def test_group_path_from_expand_path(tmp_path):
+    objs, al = base_estate()
+    g = {"id": MG + "landing", "type": "Microsoft.Management/managementGroups", "name": "landing",
+         "properties": {"displayName": "Landing", "details": {"path": [{"name": "root"}, {"name": "corp"},
+                                                                       {"name": "landing"}]},
+                        "children": [{"id": f"/subscriptions/{al['$sub']}", "type": "/subscriptions"}]}}
+    m, _ = _audit(tmp_path, objs + [g])
+    assert m.mg_path(f"/subscriptions/{al['$sub']}") == "root/corp/landing"
+
+
+def test_config_management_groups_key(tmp_path):
+    from auditor.config import load_config
+    from auditor.ingest import InputError
+    from auditor.rules import BY_ID as rules
+    good = tmp_path / "good.toml"
+    good.write_text('management_groups = ["contoso-landingzones"]\n[rules.POL-001]\ngeo_codes = { marsnorth = "mn" }\n')
+    cfg = load_config(good, rules)
+    assert cfg.management_groups == ["contoso-landingzones"] and cfg.params["POL-001"]["geo_codes"] == {"marsnorth": "mn"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("management_groups = \"contoso\"\n")
+    try:
+        load_config(bad, rules)
+    except InputError as exc:
+        assert "management_groups" in str(exc)
+    else:
+        raise AssertionError("a string is not a list of groups")
