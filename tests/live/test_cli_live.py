@@ -15,7 +15,7 @@ from tests.emulator import cli_env
 from .conftest import S1, S2
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+from tests.live.livedemo import DEMO  # noqa: E402  (the demo as a live collection returns it)
 
 
 def _cli_ready() -> str | None:

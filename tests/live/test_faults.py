@@ -20,7 +20,7 @@ from auditor.rules import ALL
 from tests.emulator import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+from tests.live.livedemo import DEMO  # noqa: E402  (the demo as a live collection returns it)
 OBJECTS = json.loads(DEMO.read_text())
 SUBS = {o["displayName"]: o["subscriptionId"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 PROD, DEV, HUB = SUBS["contoso-prod"], SUBS["contoso-dev"], SUBS["contoso-connectivity-hub"]

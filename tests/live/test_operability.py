@@ -20,7 +20,7 @@ from auditor import privileges
 from tests.emulator import Fault, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+from tests.live.livedemo import DEMO  # noqa: E402  (the demo as a live collection returns it)
 OBJECTS = json.loads(DEMO.read_text())
 SUBS = {o["subscriptionId"]: o["displayName"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 

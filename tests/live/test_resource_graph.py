@@ -15,7 +15,7 @@ from tests import synth
 from tests.emulator import Fault, ResourceGraph, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+from tests.live.livedemo import DEMO  # noqa: E402  (the demo as a live collection returns it)
 GRAPH = "/providers/microsoft.resourcegraph/resources"
 
 
