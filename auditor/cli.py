@@ -340,7 +340,8 @@ def cmd_audit(args) -> int:
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
             "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or [],
-            "policy_assignments": report_rows(m, findings, {r.id: {**r.params, **cfg.params.get(r.id, {})} for r in ALL})}
+            "policy_assignments": report_rows(m, findings,
+                                              {r.id: {**r.params, **cfg.params.get(r.id, {})} for r in ALL})}
     if baseline_rows is None:
         meta.pop("baseline")
     write_reports(args.out, formats, findings, meta, lambda: chains(m))   # computed only where html is written

@@ -373,7 +373,8 @@ def _who(r) -> str:
 def _gate(r, guids: tuple[str, ...], label: str):
     """The members applying one of ``guids``, or a NotApplicable message."""
     if r["set_missing"]:
-        return None, f"{_who(r)}: set definition {r['set_id']} not in the input (export it: az policy set-definition show)"
+        return None, (f"{_who(r)}: set definition {r['set_id']} not in the input (export it: az policy set-definition "
+                      "show)")
     ms = [m for m in r["members"] if m.guid in guids]
     if not ms:
         return None, f"{_who(r)} does not apply {label}"
@@ -458,7 +459,8 @@ def pol001(view: pd.DataFrame, params: dict) -> _Verdicts:
             out.set(i, "na", f"{_who(r)}: " + "; ".join(undecided))
         elif not fine:
             out.set(i, "na", f"{_who(r)}: no covered private endpoint has a known geo: region(s) "
-                             f"{', '.join(sorted(unknown))} not in the geo table (add them with the geo_codes parameter)")
+                             f"{', '.join(sorted(unknown))} not in the geo table (add them with the geo_codes "
+                             "parameter)")
         else:
             shown = "; ".join(f"{ZONE_PARAM}={x.param(ZONE_PARAM)[0].rstrip('/').rsplit('/', 1)[-1]}{x.label}"
                               for x in dine)

@@ -21,5 +21,7 @@ RULE = Rule(
                 "limiting it to that region: az policy assignment show --name {resource_name} --scope <its scope>",
     **predicates("POL-001"),
     reads=READS,
+    references=("https://github.com/Azure/azure-policy/issues/1245",
+                "https://learn.microsoft.com/azure/backup/backup-azure-private-endpoints-concept"),
     params={"geo_codes": {}},
 )

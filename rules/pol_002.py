@@ -17,5 +17,7 @@ RULE = Rule(
                 "assignment create --policy af783da1-4ad1-42be-800d-d19c70038820 --scope <scope> --params ...",
     **predicates("POL-002"),
     reads=READS,
+    references=("https://github.com/Azure/Enterprise-Scale/issues/1501",
+                "https://learn.microsoft.com/azure/backup/backup-azure-private-endpoints-concept"),
     params={"backup_dns_definitions": []},
 )

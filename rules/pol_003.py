@@ -18,4 +18,6 @@ RULE = Rule(
                 "Audit: az policy assignment show --name {resource_name} --scope <its scope>",
     **predicates("POL-003"),
     reads=READS,
+    references=("https://github.com/Azure/Azure-Landing-Zones/issues/4206",
+                "https://learn.microsoft.com/azure/backup/private-endpoints"),
 )
