@@ -65,6 +65,9 @@ DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
 BUILTIN_ROLES = frozenset({OWNER, CONTRIBUTOR, NETWORK_CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR})   # no need to read them
 
 REGISTER_ACTION = "microsoft.recoveryservices/register/action"
+CREATE_PE_ACTION = "microsoft.network/privateendpoints/write"
+JOIN_SUBNET_ACTION = "microsoft.network/virtualnetworks/subnets/join/action"
+WRITE_DNS_A_ACTION = "microsoft.network/privatednszones/a/write"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
@@ -160,6 +163,14 @@ def sub_and_group(rid: str) -> tuple[str, str]:
         if j + 1 < n and parts[j + 1]:
             return sub, parts[j + 1]
     return sub, ""
+
+
+def loose_subscription(rid: str) -> str:
+    """The segment where an id names its subscription (``/subscriptions/<sub>/...``: the third ``/``-separated
+    part), '' where the id has fewer parts; the other segments are not checked (ids as other resources quote them,
+    e.g. the zone ids of a private DNS zone group)."""
+    parts = rid.split("/")
+    return parts[2] if len(parts) > 2 else ""
 
 
 def segments(rid) -> tuple[str, str, list[str]]:

@@ -57,6 +57,8 @@ COLUMNS = {
     "in_input": "the assignment object is in the input",
     "malformed": "the assignment object could not be read",
     "view_token": "identifies this view (verdicts are cached per view and parameters)",
+    "params": "properties.parameters: {name: value}",
+    "overrides": "properties.overrides: (kind, value, ((selector kind, in|notin, values), ...)) tuples",
 }
 
 PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
@@ -345,8 +347,7 @@ def build(F, vaults: pd.DataFrame, ep: pd.DataFrame, bad: dict, subscriptions) -
                      "in_input": False, "malformed": True, "set_missing": False, "enforced": False,
                      "covered_pes": (), "covered_vaults": (), "pe_regions": (), "unapproved_vaults": (),
                      "clashes": ()})
-    view = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("sub", "rg", "view_token")] + [
-        "params", "overrides"])
+    view = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("sub", "rg", "view_token")])
     ids = view["id"].astype(str).tolist()
     sub_rg = [arm.sub_and_group(i) for i in ids]
     view["sub"] = pd.Series([s for s, _ in sub_rg], index=view.index, dtype=object)

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from auditor.fsutil import atomic_open
 
 from .text import as_text
+from .trend import trend_view
 
 __all__ = ["write_html", "render_html", "clean_text"]
 
@@ -483,6 +484,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
         "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
         "chains": chain_view, "healthy_chains": healthy_compact, "resolve_used": resolve_used,
+        "trend": trend_view(meta.get("trend"), clean_text),   # reports/trend.py: None without --history
     }
 
 

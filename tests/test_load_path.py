@@ -120,7 +120,7 @@ def _capacity_by_ipaddress(prefixes: tuple) -> int | None:
 
 def test_subnet_capacity_reads_prefixes_as_ipaddress_does():
     import random
-    from auditor.model import _ipv4_capacity
+    from auditor.model import ipv4_capacity
     rnd = random.Random(5)
     odd = ["10.0.0.0/24", "10.0.0.0/0", "10.0.0.0/32", "10.0.0.0/33", "10.0.0.0/024", "010.0.0.0/24", "10.0.0.256/8",
            "10.0.0.0", "10.0.0.0/255.255.255.0", "10.0.0.0/", "/24", "10.0.0/24", "fd00::/64", "::/0", " 10.0.0.0/24",
@@ -131,8 +131,8 @@ def test_subnet_capacity_reads_prefixes_as_ipaddress_does():
             parts[rnd.randrange(4)] = "0" + parts[0]
         odd.append(".".join(parts) + "/" + str(rnd.choice([0, 1, 8, 9, 10, 19, 20, 29, 30, 32, 33, 40])))
     for p in odd:
-        assert _ipv4_capacity((p,)) == _capacity_by_ipaddress((p,)), p
-    assert _ipv4_capacity(tuple(odd)) == _capacity_by_ipaddress(tuple(odd))
+        assert ipv4_capacity((p,)) == _capacity_by_ipaddress((p,)), p
+    assert ipv4_capacity(tuple(odd)) == _capacity_by_ipaddress(tuple(odd))
 
 
 def _split_by_labels(fqdn: str) -> tuple[str, str]:
@@ -144,13 +144,13 @@ def _split_by_labels(fqdn: str) -> tuple[str, str]:
 
 
 def test_fqdn_split_follows_the_labels():
-    from auditor.model import _split_one
+    from auditor.model import zone_and_record
     names = ["a.privatelink.blob.core.windows.net", "a.blob.core.windows.net", "privatelink.a.b", "a.privatelink",
              "a.privatelinkx.privatelink.b", "a.xprivatelink.b", "a..privatelink.b", "a.b.privatelink.privatelink.c",
              "privatelink", "a", "", ".", "a.", ".privatelink", "x.privatelink\n.y", "x.privatelink.", "x.PRIVATELINK.y",
              "6bf46c69-ab-pod01-fc1.privatelink.we.backup.windowsazure.com", "sa.privatelink.queue.core.windows.net"]
     for n in names:
-        assert _split_one(n) == _split_by_labels(n), n
+        assert zone_and_record(n) == _split_by_labels(n), n
 
 
 def test_subscription_and_group_of_an_id_follow_the_patterns():
