@@ -67,6 +67,9 @@ def _live_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("live collection (Azure Resource Manager)")
     g.add_argument("--subscription", action="append", default=[], metavar="ID",
                    help="subscription id or display name (repeatable); default: every subscription the credential lists")
+    g.add_argument("--management-group", action="append", default=[], metavar="ID",
+                   help="management group id (repeatable): every subscription under it, recursively; with --input or "
+                        "--demo, only the findings under it (the input must hold the group)")
     g.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (default: $AZURE_ARM_ENDPOINT, else the cloud's)")
     g.add_argument("--cloud", choices=("public", "usgov", "china"), default="public")
     g.add_argument("--tenant", metavar="ID", help="tenant to authenticate in")
@@ -259,21 +262,36 @@ def cmd_rules(args) -> int:
 
 # ------------------------------------------------------------------------------------------------ audit
 
-def _live(args, config_subs: list[str]) -> dict:
+def _management_groups(args, config_groups: list[str]) -> list[str]:
+    """--management-group (else the config's management_groups): group names or ids, as group names."""
+    out = []
+    for g in args.management_group or config_groups:
+        name = g.strip().rstrip("/").rsplit("/", 1)[-1]
+        if not name or not re.fullmatch(r"[\w().-]{1,90}", name):
+            raise UsageError(f"argument --management-group: {g!r} is not a management group id")
+        out.append(name)
+    return out
+
+
+def _live(args, config_subs: list[str], config_groups: list[str] = ()) -> dict:
     """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
     from . import pipeline
     endpoint = pipeline.default_endpoint(args.cloud, args.arm_endpoint)
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
+    groups = _management_groups(args, list(config_groups))
+    if groups and not pipeline.collector_takes_management_groups():
+        raise UsageError("argument --management-group: this build's live collector cannot enumerate management "
+                         "groups; export the estate (see the README) and audit it with --input --management-group")
     return pipeline.collect_live(arm_endpoint=endpoint, cloud=args.cloud, tenant=args.tenant,
                                  subscriptions=(args.subscription or config_subs) or None,
                                  max_concurrency=args.max_concurrency, source=args.source, workers=args.workers,
-                                 structured_progress=args.log_format == "json")
+                                 structured_progress=args.log_format == "json", management_groups=groups)
 
 
 def cmd_collect(args) -> int:
     from .fsutil import atomic_open
-    snap = _live(args, [])
+    snap = _live(args, [], [])
     rest = json.dumps({k: v for k, v in snap.items() if k != "resources"}, separators=(",", ":"))
     with atomic_open(args.out, "w", private=True, durable=True) as fh:
         # the objects are already JSON text (collect.Collected): written as they are, never parsed
@@ -290,7 +308,10 @@ def cmd_collect(args) -> int:
 def cmd_audit(args) -> int:
     from . import engine, pipeline
     from .config import Config, load_config
+    from . import arm
+    from .ingest import InputError
     from .model import chains
+    from .model.policy import report_rows
     from .reports import write_reports
     from .rules import ALL, BY_ID
     from .ruledoc import rule_doc
@@ -321,7 +342,7 @@ def cmd_audit(args) -> int:
     elif args.input:
         m = pipeline.load(args.input)
     else:
-        snap = _live(args, cfg.subscriptions)
+        snap = _live(args, cfg.subscriptions, cfg.management_groups)
         m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
                                   where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
         del snap   # the objects' JSON text: parsed into the model now
@@ -337,6 +358,14 @@ def cmd_audit(args) -> int:
         attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
     loaded = time.perf_counter()
     findings = engine.evaluate(m, ALL, settings)
+    groups = _management_groups(args, cfg.management_groups) if (args.demo or args.input) else []
+    if groups:  # offline: only what lies under the groups (live, the collector read only that)
+        from .model.policy import under_groups
+        missing = [g for g in groups if arm.MANAGEMENT_GROUP_PREFIX + g.lower() not in m.hierarchy.known]
+        if missing:
+            raise InputError(f"argument --management-group: {', '.join(missing)} not in the input (export it: az "
+                             "account management-group show --name <id> --expand --recurse -o json)")
+        findings = findings[under_groups(m, groups, findings["resource_id"])].reset_index(drop=True)
     evaluated = time.perf_counter()
     resolved = None
     if baseline_rows is not None:
@@ -356,7 +385,9 @@ def cmd_audit(args) -> int:
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
             "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
-            "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
+            "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or [],
+            "policy_assignments": report_rows(m, findings,
+                                              {r.id: {**r.params, **cfg.params.get(r.id, {})} for r in ALL})}
     if baseline_rows is None:
         meta.pop("baseline")
     if recorded is not None:

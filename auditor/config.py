@@ -24,6 +24,7 @@ EXEMPTION_KEYS = {"rules", "scope", "category", "expires_on", "justification", "
 @dataclass
 class Config:
     subscriptions: list[str] = field(default_factory=list)
+    management_groups: list[str] = field(default_factory=list)
     params: dict[str, dict] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
     exemptions: list[Exemption] = field(default_factory=list)
@@ -83,12 +84,16 @@ def load_config(path: str | Path, rules: dict) -> Config:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     cfg = Config()
     for key in doc:
-        if key not in ("subscriptions", "rules", "exemptions"):
-            raise _fail(path, key, "unknown key (expected subscriptions, rules, exemptions)")
+        if key not in ("subscriptions", "management_groups", "rules", "exemptions"):
+            raise _fail(path, key, "unknown key (expected subscriptions, management_groups, rules, exemptions)")
     subs = doc.get("subscriptions", [])
     if not isinstance(subs, list) or not all(isinstance(s, str) and s for s in subs):
         raise _fail(path, "subscriptions", "expected a list of subscription ids or names")
     cfg.subscriptions = subs
+    groups = doc.get("management_groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g.strip() for g in groups):
+        raise _fail(path, "management_groups", "expected a list of management group ids")
+    cfg.management_groups = groups
     rule_tables = doc.get("rules", {})
     if not isinstance(rule_tables, dict):
         raise _fail(path, "rules", "expected a table of rule ids")

@@ -1,7 +1,7 @@
 """DNS-001: every FQDN of a backup PE needs an A record in the zone its VNet resolves from."""
 from auditor.rule import DNS, NETWORK, Rule
 from auditor import arm
-from auditor.rules.dns_common import judged, missing_records, reason
+from auditor.rules.dns_common import judged, missing_records, reason, see_pol001
 
 RULE = Rule(
     id="DNS-001", title="Backup private endpoint FQDN has no A record", severity="High", subject="endpoints",
@@ -15,7 +15,7 @@ RULE = Rule(
                 "default --private-dns-zone <zone id> --zone-name backup",
     applies=lambda e, p: e["backup"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
-    message=missing_records,
+    message=lambda e, p: missing_records(e, p) + see_pol001(e, e["fq_missing"].map(len) > 0),
     not_applicable=lambda e, p: reason(e, "backup"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),

@@ -1,7 +1,7 @@
 """DNS-004: the VNet resolves only from the private DNS zones linked to it."""
 from auditor.rule import NETWORK, Rule, join
 from auditor import arm
-from auditor.rules.dns_common import judged, reason
+from auditor.rules.dns_common import judged, reason, see_pol001
 
 RULE = Rule(
     id="DNS-004", title="Private DNS zone not linked to the endpoint's VNet", severity="High", subject="endpoints",
@@ -15,7 +15,8 @@ RULE = Rule(
     violates=lambda e, p: e["fq_unlinked"].map(len) > 0,
     message=lambda e, p: ("no zone linked to VNet " + e["vnet_id"].fillna("?") + " for " + join(e["fq_unlinked"])
                           ).where(e["fq_unlinked"].map(len) > 0,
-                                  "zones linked to VNet " + e["vnet_id"].fillna("?") + " for all FQDNs"),
+                                  "zones linked to VNet " + e["vnet_id"].fillna("?") + " for all FQDNs")
+                         + see_pol001(e, e["fq_unlinked"].map(len) > 0),
     not_applicable=lambda e, p: reason(e, "backup or storage"),
     reads=NETWORK + (arm.ZONE, arm.VNET_LINK, arm.VNET),
     needs=((arm.VNET_LINK,),),

@@ -5,6 +5,8 @@ declared for its subject's view and that ``build`` makes every declared column.
 """
 from __future__ import annotations
 
+from .policy import COLUMNS as POLICY_COLUMNS
+
 # Columns that stay text (object dtype) even when an estate leaves them all empty, so rules can fillna/.str them.
 TEXT_COLUMNS = ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant",
                 "crr", "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id",
@@ -49,6 +51,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "iam_group_note": "note that group role assignments were not expanded (when grants are missing)",
     },
     "endpoints": {
+        "pol_note": "' (see POL-001 <assignment>)' where a POL-001 NonCompliant assignment configures this endpoint's "
+                    "DNS with another region's zone (DNS-001/DNS-004 append it), else ''",
         **_COMMON,
         "subnet_id": "subnet the endpoint is in",
         "vnet_id": "VNet of that subnet",
@@ -136,6 +140,7 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         # and, added by auditor.dns.attach_resolution with --resolve: "resolved", the addresses each name resolved
         # to (None: not asked)
     },
+    "assignments": {**_COMMON, **POLICY_COLUMNS},   # auditor.model.policy: one row per policy assignment
 }
 
 

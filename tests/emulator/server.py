@@ -8,6 +8,12 @@ It serves an *estate* (a list of plain ARM JSON objects) generically by id, the 
   with absolute ``nextLink``\\ s pointing back at the emulator; ``/subscriptions`` lists subscriptions and the
   activity log (``.../microsoft.insights/eventtypes/management/values``) lists events by ``subscriptionId``,
   honouring ``$filter`` (eventTimestamp / resourceProvider) and ``$select``.
+* Management groups and Azure Policy as ARM answers them: ``GET /providers/Microsoft.Management/managementGroups/{g}``
+  (the object as given, e.g. with ``children``), ``.../managementGroups/{g}/descendants`` (every group and
+  subscription below, in the descendants shape: ``type`` ``Microsoft.Management/managementGroups`` or
+  ``/subscriptions``, ``properties.parent.id``), and a subscription's or group's ``policyAssignments`` list with the
+  assignments inherited from the groups above it (all management-group assignments when the estate holds no
+  hierarchy for it). Built-in and custom set definitions are served by id like any object.
 
 Every request needs an ``api-version`` query parameter (400 otherwise) and ``Authorization: Bearer <token>`` (401
 otherwise) and is recorded in :attr:`Emulator.requests` (without the Authorization header). Faults
@@ -41,6 +47,9 @@ ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
 ROLE_DEFINITIONS = "microsoft.authorization/roledefinitions"
 PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems"
 PROTECTION_CONTAINER = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers"
+POLICY_ASSIGNMENTS = "microsoft.authorization/policyassignments"
+MANAGEMENT_GROUPS = "microsoft.management/managementgroups"
+MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 RECORD_TYPES = {f"microsoft.network/privatednszones/{t}" for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv",
                                                                      "txt")}
 # collection type (as the request path names it) -> the object kinds it lists
@@ -222,23 +231,66 @@ class Emulator:
         by_id: dict[str, dict] = {}
         index: dict[tuple[str, str], list[dict]] = {}
         inherited: list[dict] = []
+        mg_parent: dict[str, str] = {}     # child id (group or /subscriptions/x) -> parent group id, lower-cased
+        mg_names: dict[str, str] = {}      # node id -> display name
+        mg_policies: list[dict] = []
         for obj in objects:
             rid = obj.get("id")
             if not isinstance(rid, str) or not rid:
                 continue
+            kind = kind_of(obj)
+            if kind in (MANAGEMENT_GROUPS, "/subscriptions", "microsoft.management/managementgroups/subscriptions"):
+                _hierarchy(obj, mg_parent, mg_names)  # a subscription's parent may come with a duplicate id
             if _norm(rid) in by_id:
                 continue  # ARM holds one object per id: the first wins
-            kind = kind_of(obj)
             by_id[_norm(rid)] = obj
             scopes = {"/", *_prefixes(rid)}
             if kind == EVENTS and isinstance(obj.get("subscriptionId"), str):
                 scopes.add(_norm("/subscriptions/" + obj["subscriptionId"]))
             if kind == ROLE_ASSIGNMENTS and not rid.lower().startswith("/subscriptions/"):
                 inherited.append(obj)  # management group / root assignments show in every subscription's list
+            if kind == POLICY_ASSIGNMENTS and rid.lower().startswith(MG_PREFIX):
+                mg_policies.append(obj)
             for s in scopes:
                 index.setdefault((kind, _norm(s)), []).append(obj)
         with self._lock:
             self.by_id, self.index, self.inherited = by_id, index, inherited
+            self.mg_parent, self.mg_names, self.mg_policies = mg_parent, mg_names, mg_policies
+
+    def ancestors(self, node: str) -> list[str]:
+        """The management groups above a subscription or group id (lower-cased), its parent first."""
+        out, node = [], _norm(node)
+        while node in self.mg_parent and len(out) < 20:
+            node = self.mg_parent[node]
+            out.append(node)
+        return out
+
+    def _inherited_policies(self, scope: str) -> list[dict]:
+        """Management-group policy assignments that apply at a subscription or group scope: those of the groups
+        above it, or every one when the estate holds no hierarchy for the scope."""
+        known = scope in self.mg_parent
+        above = set(self.ancestors(scope))
+        out = []
+        for a in self.mg_policies:
+            group = _norm(a["id"]).split("/providers/microsoft.authorization/")[0]
+            if group == scope:
+                continue  # its own: already in the scoped listing
+            if not known or group in above:
+                out.append(a)
+        return out
+
+    def _descendants(self, group: str) -> list[dict]:
+        out = []
+        for child, parent in self.mg_parent.items():
+            chain = [parent, *self.ancestors(parent)]
+            if group in chain:
+                sub = child.startswith("/subscriptions/")
+                out.append({"id": child if sub else child.replace(MG_PREFIX, "/providers/Microsoft.Management/managementGroups/"),
+                            "type": "/subscriptions" if sub else "Microsoft.Management/managementGroups",
+                            "name": child.rsplit("/", 1)[-1],
+                            "properties": {"displayName": self.mg_names.get(child, child.rsplit("/", 1)[-1]),
+                                           "parent": {"id": parent.replace(MG_PREFIX, "/providers/Microsoft.Management/managementGroups/")}}})
+        return sorted(out, key=lambda o: o["id"].lower())
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -405,6 +457,9 @@ class Emulator:
         if len(rest) < 2 or len(rest) % 2:  # no type, or names a single resource that is not there
             return None
         ctype = "/".join([rest[0], *rest[1::2]])
+        if ctype == MANAGEMENT_GROUPS + "/descendants" and len(rest) == 4:
+            group = "/" + "/".join(segs[:-1])
+            return self._descendants(group) if group in self.by_id or group in set(self.mg_parent.values()) else None
         if len(rest) == 2:
             scope = "/" + "/".join(segs[:i]) if i else "/"
         else:
@@ -417,6 +472,8 @@ class Emulator:
         items = [o for k in kinds for o in self.index.get((k, scope), [])]
         if ctype == ROLE_ASSIGNMENTS and scope.startswith("/subscriptions/"):
             items += self.inherited
+        if ctype == POLICY_ASSIGNMENTS and (_SUB_ID.match(scope) or scope.startswith(MG_PREFIX)):
+            items += self._inherited_policies(scope)
         if ctype == EVENTS:
             items = self._events(items, qlow.get("$filter", ""), qlow.get("$select", ""))
         elif ctype in COLLECTION_ALIASES:
@@ -572,6 +629,26 @@ class ResourceGraph:
         if offset + top < len(rows):
             answer["$skipToken"] = base64.b64encode(json.dumps({"offset": offset + top}).encode()).decode()
         return 200, answer, headers
+
+
+def _hierarchy(obj: dict, parent_of: dict, names: dict) -> None:
+    """Child -> parent edges of a management group object (``details.parent``, nested ``children``) or of a
+    subscription as the descendants API lists it (``properties.parent``)."""
+    rid = _norm(obj["id"])
+    props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
+    names[rid] = props.get("displayName") or obj.get("name") or rid.rsplit("/", 1)[-1]
+    parent = ((props.get("details") or {}).get("parent") or props.get("parent") or {}).get("id")
+    if isinstance(parent, str) and parent:
+        parent_of.setdefault(rid, _norm(parent))
+
+    def walk(children, under):
+        for c in children or []:
+            if isinstance(c, dict) and isinstance(c.get("id"), str):
+                cid = _norm(c["id"])
+                parent_of.setdefault(cid, under)
+                names.setdefault(cid, c.get("displayName") or c.get("name") or cid.rsplit("/", 1)[-1])
+                walk(c.get("children"), cid)
+    walk(props.get("children"), rid)
 
 
 def _seconds_of(hms: str) -> int:
