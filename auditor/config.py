@@ -51,7 +51,11 @@ def _when(path: Path, key: str, value) -> datetime:
 def _param(path: Path, key: str, v, default):
     """A parameter value checked against its default's type. A table default (PE-003's ``min_free_ips.v1``/``.v2``)
     takes a table of some of its keys (merged over the default) or one integer that overrides them all; a list
-    default takes a list of strings."""
+    default takes a list of strings; an empty table default (POL-001's ``geo_codes``) takes any table of strings."""
+    if isinstance(default, dict) and not default:
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) and x for k, x in v.items()):
+            raise _fail(path, key, f"{v!r} is not a table of strings")
+        return v
     if isinstance(default, dict):
         if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             return v

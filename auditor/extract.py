@@ -617,12 +617,9 @@ Extractor = Callable[[Tables, I.RawObject], None]
 
 # Per ARM type: its extractor and the tables it appends to (what is undone when the object turns out malformed).
 EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
-    arm.VAULT: (vault, ("vaults", "vault_security", "conns")),
-    arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
-    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pe_static", "pes")),
-    arm.VAULT: (vault, ("vaults", "conns", "conn_prov")),
+    arm.VAULT: (vault, ("vaults", "vault_security", "conns", "conn_prov")),
     arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns", "conn_prov")),
-    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pes", "pe_policy")),
+    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pe_static", "pes", "pe_policy")),
     arm.ZONE_GROUP: (zone_group, ("zone_groups",)),
     arm.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns", "wl_nics")),
     arm.VNET: (vnet, ("vnets", "subnets", "subnet_refs", "peerings")),

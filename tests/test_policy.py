@@ -91,8 +91,9 @@ def test_management_group_option_and_column_through_the_cli(tmp_path):
     assert p.returncode == 0, p.stderr
     with open(out / "findings.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0][-1] == "management_group_path"
-    assert {r[-1] for r in rows[1:]} == {"72f988bf-86f1-41af-91ab-2d7cd011db47/contoso/contoso-landingzones"}
+    mg = rows[0].index("management_group_path")
+    assert rows[0][mg:] == ["management_group_path", "policy_ids", "mcsb_controls"]   # new columns come last
+    assert {r[mg] for r in rows[1:]} == {"72f988bf-86f1-41af-91ab-2d7cd011db47/contoso/contoso-landingzones"}
     doc = json.loads((out / "findings.json").read_text())
     assert {a["name"] for a in doc["policy_assignments"]} == {"deny-vault-public-access", "prod-backup-dns",
                                                                 "dev-asr-dns"}
