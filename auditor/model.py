@@ -272,6 +272,7 @@ class Model:
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
+    steps: list = field(default_factory=list)  # the concrete fixes (auditor.fixes.Step), for `auditor plan`
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -634,8 +635,13 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
 
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(ep["sub"]) - {""})
     fqv["zone_rid"] = fqv["zone_id"].map(zone_lookup)
-    return Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
-                 errors=errors, subscriptions=all_subs, tables=F)
+    model = Model(vaults=vaults, endpoints=ep, subnets=subnets, vnets=vn, providers=pv, fqdns=fqv, present=present,
+                  errors=errors, subscriptions=all_subs, tables=F)
+    # --- concrete fixes (auditor.fixes): a `fixes` column on every view and model.steps for `auditor plan` ---
+    from .fixes import attach
+    attach(model)
+    # --- end of concrete fixes ---
+    return model
 
 
 

@@ -11,7 +11,7 @@ RULE = Rule(
     condition="a subnet holding a backup private endpoint has fewer than `min_free_ips` (default 11) free IPs: "
               "addresses of its IPv4 prefixes − 5 reserved per prefix − distinct IP configurations in the subnet",
     remediation="Free addresses in the subnet or move the endpoint to a larger one (/26 suggested): az network vnet "
-                "subnet show --ids {resource_id} --query ipConfigurations",
+                "subnet show --subscription {subscription_id} --ids {resource_id} --query ipConfigurations",
     applies=lambda s, p: s["holds_backup_pe"] & s["capacity"].notna(),
     violates=lambda s, p: s["free"] < p["min_free_ips"],
     message=lambda s, p: s["free"].astype("Int64").astype(str) + " free IP(s) (" + join(s["prefixes"], ", ")
