@@ -29,6 +29,7 @@ REGISTER, APPROVE, RECORD, STALE, LINK, IDENTITY, GRANT, REVIEW, PUBLIC = range(
 ROLE_NAMES = {arm.CONTRIBUTOR: "Contributor", arm.NETWORK_CONTRIBUTOR: "Network Contributor",
               arm.DNS_ZONE_CONTRIBUTOR: "Private DNS Zone Contributor"}
 NEED_ROLE = {"rg": arm.CONTRIBUTOR, "vnet": arm.NETWORK_CONTRIBUTOR, "zone": arm.DNS_ZONE_CONTRIBUTOR}
+VAULT_API = "2024-04-01"   # Microsoft.RecoveryServices/vaults, for the az rest fallback of RSV-001's PATCH
 NEED_KIND = {"rg": "resource group", "vnet": "virtual network", "zone": "private DNS zone"}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -65,8 +66,8 @@ FALLBACK = {
                "--name <vault-name>)",
     "RSV-007": "az backup vault create --subscription <vault-subscription> --resource-group <resource-group> "
                "--name <new-vault-name> --location <region>",
-    "SUB-001": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id> --wait",
-    "SUB-002": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id> --wait",
+    "SUB-001": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id>",
+    "SUB-002": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id>",
     "IAM-001": "grant the vault's identity each missing role (az role assignment create --subscription "
                "<scope-subscription> --assignee-object-id <vault-principal-id> --assignee-principal-type "
                "ServicePrincipal --role <role> --scope <scope>)",
@@ -421,6 +422,10 @@ def attach(m) -> None:
         if uses:
             line = az("backup", "vault", "update", "--subscription", vsub, "--resource-group", vrg, "--name", vname,
                       "--public-network-access", "Disable")
+            # the same PATCH through az rest where the backup module cannot read the vault (it needs securitySettings)
+            patch = az("rest", "--method", "patch", "--subscription", vsub, "--url",
+                       f"{vr}?api-version={VAULT_API}", "--body", '{"properties":{"publicNetworkAccess":"Disabled"}}',
+                       "--output", "none")
             usable_now, requires = False, []
             for (pv, pe), p in pairs.items():
                 if pv != v or p["secondary"]:
@@ -433,7 +438,7 @@ def attach(m) -> None:
                 elif (v, pe) in approve_key:
                     requires.append(approve_key[(v, pe)])
             plan.add(Step(PUBLIC, vsub, v, f"public|{v}", f"disable public network access on vault {vname}", line,
-                          [line], usable_now=usable_now, requires_any=tuple(requires),
+                          [f"{line} --output none || {patch}"], usable_now=usable_now, requires_any=tuple(requires),
                           blocked_by=tuple(dns_review.get(v, ()))), ("RSV-001", v))
         # RSV-006: a new identity in the new tenant
         it, st = vc["identity_tenant"][j], vc["sub_tenant"][j]
@@ -472,9 +477,9 @@ def attach(m) -> None:
     # ------------------------------------------------------------------ providers (SUB-001, SUB-002)
     pv = m.providers
     for pid, sub in zip(pv["id"].tolist(), pv["sub"].tolist()):
-        line = az("provider", "register", "--namespace", arm.RECOVERY_SERVICES, "--subscription", sub, "--wait")
+        line = az("provider", "register", "--namespace", arm.RECOVERY_SERVICES, "--subscription", sub)
         plan.add(Step(REGISTER, sub, "", f"register|{sub}", f"register {arm.RECOVERY_SERVICES} in {sub}", line,
-                      [line]), ("SUB-001", pid), ("SUB-002", pid))
+                      [line, f"wait_registered {q(sub)} {arm.RECOVERY_SERVICES}"]), ("SUB-001", pid), ("SUB-002", pid))
 
     # ------------------------------------------------------------------ DNS-005: zone group in the vault's subscription
     for pid, zg, foreign, vs in zip(ep["id"].tolist(), ep["zg_zone_ids"].tolist(), ep["foreign_zones"].tolist(),

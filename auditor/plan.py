@@ -34,6 +34,14 @@ has_a_record() {  # subscription resource-group zone record ip: the A record set
   az network private-dns record-set a show --subscription "$1" --resource-group "$2" --zone-name "$3" --name "$4" \
     --query "aRecords[].ipv4Address" --output tsv 2>/dev/null | grep -qxF -- "$5"
 }
+wait_registered() {  # subscription namespace: up to 5 minutes for the registration to complete, then go on
+  for _ in $(seq 30); do
+    [ "$(az provider show --subscription "$1" --namespace "$2" --query registrationState --output tsv 2>/dev/null)" \
+      = Registered ] && return 0
+    sleep 10
+  done
+  echo "warning: $2 is not Registered yet in subscription $1" >&2
+}
 has_role() {  # subscription principal role-guid scope: the principal holds the role at exactly that scope
   az role assignment list --subscription "$1" --scope "$4" --fill-principal-name false \
     --fill-role-definition-name false --query "[?principalId=='$2'].roleDefinitionId" --output tsv 2>/dev/null \

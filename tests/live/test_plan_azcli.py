@@ -50,11 +50,12 @@ def _jwt(tenant: str) -> str:
 
 
 def estate() -> list[dict]:
-    """The demo, with what ARM returns for every vault and the demo leaves out: ``securitySettings`` (``az backup
-    vault update`` reads it before it patches)."""
+    """The demo, with what ARM returns for a vault and the demo leaves out: ``securitySettings`` (``az backup vault
+    update`` reads it before it patches, and fails without it: the plan then sends the same PATCH through ``az
+    rest``). One vault the plan opens to that path, rsv-prod-v2-03, is left as the demo has it."""
     objs = json.loads(json.dumps(DEMO))
     for o in objs:
-        if o.get("type") == "Microsoft.RecoveryServices/vaults":
+        if o.get("type") == "Microsoft.RecoveryServices/vaults" and o["name"] != "rsv-prod-v2-03":
             o.setdefault("properties", {}).setdefault("securitySettings", {"softDeleteSettings": {
                 "softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14, "enhancedSecurityState": "Enabled"}})
     return objs
@@ -112,6 +113,8 @@ def announced(words: list[str]) -> tuple[str, str] | None:
     if w[:3] == ["backup", "vault", "update"] or w[:4] == ["backup", "vault", "identity", "assign"]:
         return "PATCH", (f"/subscriptions/{e(sub)}/resourcegroups/{e(rg)}/providers/microsoft.recoveryservices/vaults/"
                          f"{e(_opt(w, '--name').lower())}")
+    if w[:3] == ["rest", "--method", "patch"]:
+        return "PATCH", e(_opt(w, "--url").split("?", 1)[0].lower().rstrip("/"))
     if w[:3] == ["role", "assignment", "create"]:
         return "PUT", f"{e(_opt(w, '--scope').lower())}/providers/microsoft.authorization/roleassignments/[^/]+"
     return None
