@@ -68,6 +68,8 @@ FALLBACK = {
                "--name <new-vault-name> --location <region>",
     "SUB-001": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id>",
     "SUB-002": "az provider register --namespace Microsoft.RecoveryServices --subscription <subscription-id>",
+    "DNS-006": "privatelink.<geo>.backup.windowsazure.com, privatelink.blob.core.windows.net and "
+               "privatelink.queue.core.windows.net (the zones of the VNet's endpoints)",
     "IAM-001": "grant the vault's identity each missing role (az role assignment create --subscription "
                "<scope-subscription> --assignee-object-id <vault-principal-id> --assignee-principal-type "
                "ServicePrincipal --role <role> --scope <scope>)",
@@ -156,6 +158,7 @@ def attach(m) -> None:
     ep, fq, vaults = m.endpoints, m.fqdns, m.vaults
     zones = t["zones"]
     zone_rid = dict(zip(zones["id"].tolist(), zones["rid"].astype(str).tolist()))
+    zone_sub = {z: arm.subscription_of(z) for z in zone_rid}
     zones_by_name: dict[str, list[str]] = {}
     for zid, name in zip(zones["id"].tolist(), zones["name"].tolist()):
         if isinstance(zid, str) and isinstance(name, str):
@@ -202,7 +205,7 @@ def attach(m) -> None:
             cands = zones_by_name.get(zn, [])
             hits = group_hits.get(key, {})
             vs = vault_sub.get(vault, "")
-            chosen[key] = min(cands, key=lambda z: (-hits.get(z, 0), arm.subscription_of(z) != vs, z)) if cands \
+            chosen[key] = min(cands, key=lambda z: (-hits.get(z, 0), zone_sub.get(z) != vs, z)) if cands \
                 else None
         return chosen[key]
 
@@ -296,6 +299,9 @@ def attach(m) -> None:
         if side == "vault" and isinstance(cid, str) and cid:
             p["conn"] = cid
     approve_key: dict[tuple[str, str], str] = {}
+    pairs_of_vault: dict[str, list[tuple[str, dict]]] = {}
+    for (v, pe), p in pairs.items():
+        pairs_of_vault.setdefault(v, []).append((pe, p))
     for (v, pe), p in pairs.items():
         states = set(p["sides"].values())
         if states <= {"approved"}:
@@ -427,8 +433,8 @@ def attach(m) -> None:
                        f"{vr}?api-version={VAULT_API}", "--body", '{"properties":{"publicNetworkAccess":"Disabled"}}',
                        "--output", "none")
             usable_now, requires = False, []
-            for (pv, pe), p in pairs.items():
-                if pv != v or p["secondary"]:
+            for pe, p in pairs_of_vault.get(v, ()):
+                if p["secondary"]:
                     continue
                 i = pe_row.get(pe)
                 if i is not None and str(ep_cols["prov_state"][i] or "").lower() == "failed":
@@ -492,7 +498,7 @@ def attach(m) -> None:
         lines = []
         for z in foreign:
             zn = arm.ZONE_IN_ID.search(z)
-            local = [x for x in zones_by_name.get(zn.group(1) if zn else "", []) if arm.subscription_of(x) == vs]
+            local = [x for x in zones_by_name.get(zn.group(1) if zn else "", []) if zone_sub.get(x) == vs]
             lines.append(az("network", "private-endpoint", "dns-zone-group", "update", "--subscription", psub,
                             "--resource-group", prg, "--endpoint-name", pname, "--name", "<zone-group-name>",
                             "--private-dns-zone", zone_rid.get(local[0], local[0]) if local else
@@ -502,24 +508,25 @@ def attach(m) -> None:
                                     "VMs that resolve from the old zone lose them (choose the group and the zone)"),
                  ("DNS-005", pid))
 
+    # ------------------------------------------------------------------ DNS-006: the zones the custom DNS must forward
+    zones_of_vnet: dict[str, set[str]] = {}
+    for pid, zn, vnet in zip(fq_cols["pe_id"], fq_cols["zone_name"], fq_cols["vnet_id"]):
+        i = pe_row.get(pid)
+        if i is not None and isinstance(vnet, str) and (ep_cols["backup"][i] or ep_cols["storage"][i]):
+            zones_of_vnet.setdefault(vnet, set()).add(zn)
+
     steps = list(plan.steps.values())
     by_target: dict[tuple[str, str], list[Step]] = {}
     for s in steps:
         for tg in s.targets:
             by_target.setdefault(tg, []).append(s)
+    per_id: dict[str, Fixes] = {}
+    for (rule, rid), found in by_target.items():
+        per_id.setdefault(rid, Fixes())[rule] = _text(found)
+    for vnet, zs in zones_of_vnet.items():
+        per_id.setdefault(vnet, Fixes())["DNS-006"] = ", ".join(sorted(zs))
     for view in (m.vaults, m.endpoints, m.subnets, m.vnets, m.providers):
-        ids = view["id"].tolist()
-        col = []
-        for rid in ids:
-            f = None
-            for rule in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002", "RSV-001",
-                         "RSV-002", "RSV-005", "RSV-006", "RSV-007", "IAM-001", "SUB-001", "SUB-002"):
-                found = by_target.get((rule, rid)) if isinstance(rid, str) else None
-                if found:
-                    f = f if f is not None else Fixes()
-                    f[rule] = _text(found)
-            col.append(f if f is not None else _NONE)
-        view["fixes"] = col
+        view["fixes"] = [per_id.get(rid, _NONE) if isinstance(rid, str) else _NONE for rid in view["id"].tolist()]
     m.steps = steps
 
 
