@@ -244,6 +244,8 @@ def render_markdown(plan: Plan, header: dict) -> str:
            "2. Run `bash remediation.sh` with the Azure CLI logged in (`az login`); it stops at the first failure "
            "(`set -euo pipefail`) and can be run again (guards skip what is already done).",
            "3. Run `auditor audit` again: the findings the steps name show as Compliant.", "",
+           "`has_a_record`, `has_role` and `wait_registered` are read-only helpers defined at the top of "
+           "`remediation.sh` (they make the steps safe to run again).", "",
            "Order: provider registration; per subscription and vault: connection approvals, DNS records, zone links, "
            "the vault's identity and its role grants; public network access last, and only on vaults with an "
            "approved backup private endpoint.", ""]
