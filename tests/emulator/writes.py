@@ -35,6 +35,7 @@ from .server import _norm
 
 MSI_PATH = "/msi/token"
 METADATA_PATH = "/metadata/endpoints"
+LINK_TYPE = "microsoft.network/privatednszones/virtualnetworklinks"
 AUDIENCE = "https://management.core.windows.net/"
 _RECORD = re.compile(r"^(?P<zone>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/"
                      r"privatednszones/[^/]+)/a/(?P<name>[^/]+)$")
@@ -154,7 +155,7 @@ class Writable:
         existing = self.emu.by_id.get(_norm(raw_path))
         zname = str(zone.get("name", "")).lower()
         for o in self.emu.by_id.values():
-            if str(o.get("type", "")).lower() != "microsoft.network/privatednszones/virtualnetworklinks" or o is existing:
+            if o is existing or str(o.get("type", "")).lower() != LINK_TYPE:
                 continue
             other = ((o.get("properties") or {}).get("virtualNetwork") or {}).get("id", "")
             if other.lower() == vnet.lower() and o["id"].lower().split("/virtualnetworklinks/")[0].endswith(

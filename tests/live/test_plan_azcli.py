@@ -56,7 +56,8 @@ def _with_security_settings(objs: list[dict], but: str) -> list[dict]:
     for o in objs:
         if o.get("type") == "Microsoft.RecoveryServices/vaults" and o["name"] != but:
             o.setdefault("properties", {}).setdefault("securitySettings", {"softDeleteSettings": {
-                "softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14, "enhancedSecurityState": "Enabled"}})
+                "softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14,
+                "enhancedSecurityState": "Enabled"}})
     return objs
 
 
