@@ -328,8 +328,14 @@ def attach(m) -> None:
         line = az("network", "private-endpoint-connection", "approve", "--subscription", vsub, "--resource-group",
                   vrg, "--resource-name", vname, "--type", arm.VAULT, "--name", name, "--description",
                   "Approved by the remediation plan")
+        run = line
+        if p["sides"].get("vault") != "approved":  # re-run: skipped once the vault's side says Approved
+            show = az("network", "private-endpoint-connection", "show", "--subscription", vsub, "--resource-group",
+                      vrg, "--resource-name", vname, "--type", arm.VAULT, "--name", name, "--query",
+                      "properties.privateLinkServiceConnectionState.status", "--output", "tsv")
+            run = f'[ "$({show} 2>/dev/null)" = Approved ] || {line}'
         s = plan.add(Step(APPROVE, vsub, v, f"approve|{p['conn']}", f"approve connection {name} of vault {vname}",
-                          line, [line]), ("PE-001", pe))
+                          line, [run]), ("PE-001", pe))
         approve_key[(v, pe)] = s.key
 
     # ------------------------------------------------------------------ PE-002: re-create a failed endpoint
@@ -416,11 +422,16 @@ def attach(m) -> None:
         # RSV-005 (identity), then IAM-001's grants for it
         if uses and not v2 and not vc["system_identity"][j]:
             var = f"principal_{j}"
+            # re-run: the identity assigned by the first run is read, not assigned again
+            shown = az("backup", "vault", "show", "--subscription", vsub, "--resource-group", vrg, "--name", vname,
+                       "--query", "identity.principalId", "--output", "tsv")
             assign = az("backup", "vault", "identity", "assign", "--system-assigned", "--subscription", vsub,
                         "--resource-group", vrg, "--name", vname)
             plan.add(Step(IDENTITY, vsub, v, f"identity|{v}", f"system-assigned identity for vault {vname}",
                           assign + " --query identity.principalId --output tsv",
-                          [f"{var}=$({assign} --query identity.principalId --output tsv)"]), ("RSV-005", v))
+                          [f"{var}=$({shown} 2>/dev/null || true)",
+                           f'[ -n "${var}" ] || {var}=$({assign} --query identity.principalId --output tsv)']),
+                     ("RSV-005", v))
             grant_steps(v, "", var, "RSV-005")
         elif uses and not v2 and vc["system_identity"][j] and isinstance(vc["principal_id"][j], str):
             grant_steps(v, vc["principal_id"][j], None, "IAM-001")
@@ -428,6 +439,8 @@ def attach(m) -> None:
         if uses:
             line = az("backup", "vault", "update", "--subscription", vsub, "--resource-group", vrg, "--name", vname,
                       "--public-network-access", "Disable")
+            shown = az("backup", "vault", "show", "--subscription", vsub, "--resource-group", vrg, "--name", vname,
+                       "--query", "properties.publicNetworkAccess", "--output", "tsv")
             # the same PATCH through az rest where the backup module cannot read the vault (it needs securitySettings)
             patch = az("rest", "--method", "patch", "--subscription", vsub, "--url",
                        f"{vr}?api-version={VAULT_API}", "--body", '{"properties":{"publicNetworkAccess":"Disabled"}}',
@@ -444,7 +457,7 @@ def attach(m) -> None:
                 elif (v, pe) in approve_key:
                     requires.append(approve_key[(v, pe)])
             plan.add(Step(PUBLIC, vsub, v, f"public|{v}", f"disable public network access on vault {vname}", line,
-                          [f"{line} --output none || {patch}"], usable_now=usable_now, requires_any=tuple(requires),
+                          [f'[ "$({shown} 2>/dev/null)" = Disabled ] || {line} --output none || {patch}'], usable_now=usable_now, requires_any=tuple(requires),
                           blocked_by=tuple(dns_review.get(v, ()))), ("RSV-001", v))
         # RSV-006: a new identity in the new tenant
         it, st = vc["identity_tenant"][j], vc["sub_tenant"][j]

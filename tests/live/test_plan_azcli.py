@@ -201,6 +201,11 @@ def test_the_plan_applied_by_the_real_az_fixes_what_it_announces_and_writes_noth
         assert r.returncode in (0, 1), r.stderr[-3000:]
         vaults_after = {k: v for k, v in emu.by_id.items() if str(v.get("type", "")).lower()
                         == "microsoft.recoveryservices/vaults"}
+        # run again: the guards skip what is done; only provider registration (idempotent, and what SUB-002 asks
+        # for) is sent again
+        emu.reset_log()
+        run("bash", str(tmp_path / "plan" / "remediation.sh"))
+        again = [(x["method"], x["path"]) for x in writes.writes()]
 
     before, after = _rows(tmp_path / "before"), _rows(tmp_path / "after")
     commands = _commands(script)
@@ -232,6 +237,7 @@ def test_the_plan_applied_by_the_real_az_fixes_what_it_announces_and_writes_noth
     unannounced = [(w["method"], w["path"]) for w in log if not any(
         w["method"] == m and re.fullmatch(p, w["path"].lower().rstrip("/")) for m, p in wanted)]
     assert not unannounced, unannounced
+    assert all(m == "POST" and p.lower().endswith("/register") for m, p in again), again
     # public network access was only disabled on vaults with an approved backup endpoint (both sides)
     for w in log:
         if w["method"] == "PATCH" and "publicNetworkAccess" in w["body"]:
