@@ -28,9 +28,13 @@ ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 SUBSCRIPTION = "Microsoft.Resources/subscriptions"
 PROVIDER = "Microsoft.Resources/providers"
 EVENT = "Microsoft.Insights/eventtypes/values"
+GUARD_PROXY = "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies"
+RESOURCE_GUARD = "Microsoft.DataProtection/resourceGuards"
+KEY_VAULT = "Microsoft.KeyVault/vaults"
 
 KNOWN_TYPES = (VAULT, STORAGE_CONFIG, PROTECTED_ITEM, VAULT_PE_CONNECTION, PRIVATE_ENDPOINT, ZONE_GROUP, NIC, VNET,
-               SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT)
+               SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT,
+               GUARD_PROXY, RESOURCE_GUARD, KEY_VAULT)
 
 # Lower-cased spelling -> canonical name, with the other spellings ARM and its tools use for the same type.
 CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
@@ -49,14 +53,47 @@ def canonical(arm_type: str | None) -> str | None:
 BACKUP = "azurebackup"
 SECONDARY = "azurebackup_secondary"
 BACKUP_GROUPS = frozenset({BACKUP, SECONDARY})      # lower-cased; AzureSiteRecovery is not Backup
+# API versions before 2023-04-01 list vault connections without groupIds; their names carry the group as a label:
+# ``pe1.5944358949303501042.backup.<guid>`` (``AzureBackup_secondary`` cannot be told apart there).
+_BACKUP_LABEL = re.compile(r"\.backup\.", re.I)
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
-BUILTIN_ROLES = frozenset({OWNER, CONTRIBUTOR, NETWORK_CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR})   # no need to read them
+BACKUP_CONTRIBUTOR = "5e467623-bb1f-42f4-a55d-6e525e11384b"
+BACKUP_OPERATOR = "00c29273-979b-4161-815c-10b084fb9324"
+BACKUP_MUA_ADMIN = "c2a970b4-16a7-4a51-8c84-8a8ea6ee0bb8"
+BACKUP_MUA_OPERATOR = "f54b6d04-23c6-443e-b462-9c16ab7b4a52"
+BUILTIN_ROLES = frozenset({OWNER, CONTRIBUTOR, NETWORK_CONTRIBUTOR, DNS_ZONE_CONTRIBUTOR, BACKUP_CONTRIBUTOR,
+                           BACKUP_OPERATOR, BACKUP_MUA_ADMIN, BACKUP_MUA_OPERATOR})   # no need to read them
+# Built-in role names, as the rules' parameters and messages spell them.
+ROLE_NAMES = {OWNER: "Owner", CONTRIBUTOR: "Contributor", NETWORK_CONTRIBUTOR: "Network Contributor",
+              DNS_ZONE_CONTRIBUTOR: "Private DNS Zone Contributor", BACKUP_CONTRIBUTOR: "Backup Contributor",
+              BACKUP_OPERATOR: "Backup Operator", BACKUP_MUA_ADMIN: "Backup MUA Admin",
+              BACKUP_MUA_OPERATOR: "Backup MUA Operator"}
+ROLE_BY_NAME = {n.lower(): g for g, n in ROLE_NAMES.items()}
+# RSV-012 (MU): roles on a Resource Guard that override MUA; Owner is a superset of Contributor.
+GUARD_ROLES = (OWNER, CONTRIBUTOR, BACKUP_MUA_ADMIN, BACKUP_MUA_OPERATOR)
+
+# Azure Policy built-ins (Azure/azure-policy built-in-policies/policyDefinitions; GUID = name)
+POLICY_PRIVATE_LINK = "deeddb44-9f94-4903-9fa0-081d524406e3"        # should use private link for backup
+POLICY_PNA_AUDIT_DENY = "9ebbbba3-4d65-4da9-bb67-b22cfaaff090"      # should disable public network access
+POLICY_PNA_MODIFY = "04726aae-4e8d-427c-af7d-ecf56d490022"          # configure ... to disable public network access
+POLICY_DNS_BACKUP = "af783da1-4ad1-42be-800d-d19c70038820"          # configure ... private DNS zones for backup
+POLICY_DNS_ASR = "942bd215-1a66-44be-af65-6a1c0318dbe2"             # configure ... private DNS zones (Site Recovery)
+POLICY_IMMUTABILITY = "d6f6f560-14b7-49a4-9fc8-d2c3a9807868"
+POLICY_SOFT_DELETE = "31b8092a-36b8-434b-9af7-5ec844364148"
+POLICY_MUA = "c7031eab-0fc0-4cd9-acd0-4497bd66d91a"
+POLICY_CROSS_SUB_RESTORE = "f19b0c83-716f-4b81-85e3-2dbf057c35d6"
+POLICY_CMK = "2e94d99a-8a36-4563-bc77-810d8893b671"
+POLICY_KV_FIREWALL = "55615ac9-af46-4a59-874e-391cc3dfb490"         # Key Vault: firewall enabled
+POLICY_KV_PNA = "405c5871-3e91-4644-8a63-58e19d68ff5b"              # Key Vault: public network access disabled
 
 REGISTER_ACTION = "microsoft.recoveryservices/register/action"
+CREATE_PE_ACTION = "microsoft.network/privateendpoints/write"
+JOIN_SUBNET_ACTION = "microsoft.network/virtualnetworks/subnets/join/action"
+WRITE_DNS_A_ACTION = "microsoft.network/privatednszones/a/write"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
@@ -135,6 +172,14 @@ def sub_and_group(rid: str) -> tuple[str, str]:
     return sub, ""
 
 
+def loose_subscription(rid: str) -> str:
+    """The segment where an id names its subscription (``/subscriptions/<sub>/...``: the third ``/``-separated
+    part), '' where the id has fewer parts; the other segments are not checked (ids as other resources quote them,
+    e.g. the zone ids of a private DNS zone group)."""
+    parts = rid.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
 def segments(rid) -> tuple[str, str, list[str]]:
     """``/subscriptions/s/resourceGroups/g/providers/NS/t1/n1/t2/n2`` -> (s, g, [n1, n2]), case as given."""
     segs = [s for s in str(rid).split("/") if s]
@@ -158,6 +203,25 @@ def covers(scope: str, rid: str) -> bool:
     if scope in ("", "/") or scope.startswith(MANAGEMENT_GROUP_PREFIX):
         return True
     return rid == scope or rid.startswith(scope + "/")
+
+
+def is_backup_connection_name(name) -> bool:
+    """A vault connection's name (or id: its last segment is taken) carries the label ``backup`` between dots, the
+    way API versions before 2023-04-01 tell a backup connection without ``groupIds`` (case-insensitive)."""
+    if not isinstance(name, str) or not name:
+        return False
+    return bool(_BACKUP_LABEL.search(name.rstrip("/").rsplit("/", 1)[-1]))
+
+
+def connection_groups(groups, conn_id=None, name=None) -> frozenset[str]:
+    """The lower-cased group ids of a vault-side private endpoint connection: its ``groupIds`` where it lists any,
+    else ``{"azurebackup"}`` when its name or the last segment of its id says backup (the rule catalogue's terms), else none."""
+    listed = frozenset(str(g).lower() for g in groups or () if g)
+    if listed:
+        return listed
+    if is_backup_connection_name(name) or is_backup_connection_name(conn_id):
+        return frozenset({BACKUP})
+    return frozenset()
 
 
 def role_guid(role_definition_id: str) -> str:

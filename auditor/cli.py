@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--demo", action="store_true", help="audit the built-in sample estate")
     a.add_argument("--out", default="auditor-report", metavar="DIR", help="report directory (default ./auditor-report)")
     a.add_argument("--format", type=_formats, default=None, metavar="LIST",
-                   help="comma list of csv,html,json,junit,markdown (default csv,html,json,junit)")
+                   help="comma list of csv,html,json,junit,markdown,sarif (default csv,html,json,junit)")
     a.add_argument("--rule", action="append", default=[], metavar="ID", help="only this rule (repeatable)")
     a.add_argument("--fail-on", type=str.lower, choices=SEVERITY_CHOICES, default="high", metavar="SEVERITY",
                    help="exit 1 when something at or above this severity is NonCompliant (default high; 'never')")
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="DNS server for --resolve (repeatable; default: the system resolver)")
     a.add_argument("--dns-timeout", type=_positive_float, default=2.0, metavar="SECONDS")
     _log_options(a)
+    _history_options(a)
     _live_options(a)
 
     c = sub.add_parser("collect", help="write the live estate as one ARM JSON snapshot")
@@ -122,11 +123,30 @@ def build_parser() -> argparse.ArgumentParser:
     _log_options(pl)
     _live_options(pl)
 
+    h = sub.add_parser("history", help="runs recorded with --history: trends, open findings, time to resolve")
+    from .history import add_history_command_options
+    add_history_command_options(h)
+
     r = sub.add_parser("rules", help="list the rules, or explain one")
     r.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     r.add_argument("rule_id", nargs="?", metavar="ID")
     r.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return p
+
+
+def _history_options(p: argparse.ArgumentParser) -> None:
+    """Run history, SARIF's companions and Log Analytics (auditor/history.py, auditor/loganalytics.py)."""
+    g = p.add_argument_group("history and shipping")
+    g.add_argument("--history", metavar="PATH", help="SQLite run history: record this run; the previous run of the "
+                   "scope is the baseline unless --baseline is given")
+    g.add_argument("--history-scope", metavar="NAME", help="the timeline this run belongs to (default 'all', or "
+                   "'rules:ID,...' with --rule)")
+    g.add_argument("--run-time", metavar="ISO8601", help=argparse.SUPPRESS)   # tests: deterministic run times
+    g.add_argument("--log-analytics-endpoint", metavar="URL",
+                   help="data collection endpoint (Logs Ingestion API) to send the findings and a run record to")
+    g.add_argument("--dcr-id", metavar="ID", help="immutable id of the data collection rule (dcr-...)")
+    g.add_argument("--stream", metavar="NAME", default=None,
+                   help="stream declared in the rule (default Custom-RsvPeAuditor)")
 
 
 def _log_options(p: argparse.ArgumentParser) -> None:
@@ -178,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if args.command == "rules":
             return cmd_rules(args)
+        if args.command == "history":
+            from .history import cmd_history
+            return cmd_history(args)
         _setup_logging(args)
         if args.command == "collect":
             return cmd_collect(args)
@@ -190,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"auditor: error: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except _history_error() as exc:
+        print(f"auditor: error: {safe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except (ReportError, OSError) as exc:
         print(f"auditor: error: cannot write reports: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -198,11 +224,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _history_error():
+    from .history import HistoryError
+    return HistoryError
+
+
 # ------------------------------------------------------------------------------------------------ rules
 
 def cmd_rules(args) -> int:
+    from .frameworks import describe
     from .rules import ALL, BY_ID
-    from .ruledoc import rule_doc, rules_markdown
+    from .ruledoc import EXPERIENCE, flat_params, rule_doc, rules_markdown
     if args.action == "show" or args.rule_id:
         rid = (args.rule_id or "").upper()
         rule = BY_ID.get(rid)
@@ -214,8 +246,10 @@ def cmd_rules(args) -> int:
         print(f"{rule.id}  {rule.title}\n")
         for label, value in (("Severity", rule.severity), ("Subject", rule.subject), ("NonCompliant when", rule.condition),
                              ("Rationale", rule.rationale), ("Remediation", rule.remediation),
-                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in rule.params.items()) or "none"),
+                             ("Parameters", ", ".join(f"{k} = {v}" for k, v in flat_params(rule.params)) or "none"),
                              ("Needs", "--resolve" if rule.only_with == "resolve" else "exported or live ARM data"),
+                             ("Frameworks", "\n  ".join(describe(rule)) or "none"),
+                             ("Experience", EXPERIENCE if rule.experience else "any (the verdict does not depend on it)"),
                              ("References", " ".join(rule.references))):
             print(f"{label}:\n  {value}\n")
         return EXIT_OK
@@ -228,10 +262,11 @@ def cmd_rules(args) -> int:
     from rich.console import Console
     from rich.table import Table
     t = Table(title="Rules", show_lines=False)
-    for col in ("ID", "Severity", "Subject", "Title"):
+    for col in ("ID", "Severity", "Subject", "Title", "Azure Policy", "MCSB"):
         t.add_column(col)
     for r in ALL:
-        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""))
+        t.add_row(r.id, r.severity, r.subject, r.title + (" (with --resolve)" if r.only_with else ""),
+                  "\n".join(f"{g[:8]} ({rel})" for g, rel in r.policies.items()), ", ".join(r.mcsb))
     Console(width=140).print(t)
     return EXIT_OK
 
@@ -285,20 +320,22 @@ def cmd_audit(args) -> int:
     baseline_rows = _read_baseline(args.baseline) if args.baseline else None
     servers = []
     if args.dns_server:
-        from .resolve import parse_server
+        from .dns import parse_server
         for s in args.dns_server:
             try:
                 servers.append(parse_server(s))
             except ValueError as exc:
                 raise UsageError(f"argument --dns-server: {exc}") from None
     formats = args.format or ["csv", "html", "json", "junit"]
+    run_time = _run_time(args)
+    shipping = _shipping(args)
 
     m = _load_model(args, cfg)
 
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)
     if args.resolve:
-        from .resolution import attach_resolution
+        from .dns import attach_resolution
         attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
     loaded = time.perf_counter()
     findings = engine.evaluate(m, ALL, settings)
@@ -307,23 +344,43 @@ def cmd_audit(args) -> int:
     if baseline_rows is not None:
         findings, resolved = engine.apply_baseline(findings, baseline_rows)
     summary = engine.summarize(findings)
+    recorded = None
+    if args.history:   # one transaction; the scope's previous run is the baseline unless --baseline was given
+        from .history import record_run
+        recorded = record_run(args.history, findings, summary, scope=_history_scope(args), started=run_time,
+                              tool_version=__version__, rules_version=_rules_version(ALL), inputs=m.inputs,
+                              subscriptions=m.subscriptions)
+        if baseline_rows is None and recorded.previous is not None:
+            findings["change"] = recorded.change
+            resolved = recorded.resolved
     present_rules = set(findings["rule_id"].unique().tolist())
-    meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    meta = {"generated_at": run_time.isoformat(timespec="seconds"),
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
             "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
             "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
     if baseline_rows is None:
         meta.pop("baseline")
+    if recorded is not None:
+        from .history import report_meta
+        meta.update(report_meta(args.history, recorded, baseline_file=args.baseline))
     write_reports(args.out, formats, findings, meta, lambda: chains(m))   # computed only where html is written
     elapsed = time.perf_counter() - started
     log.info("audit timings", extra={"fields": {"load_s": round(loaded - started, 3),
                                                 "evaluate_s": round(evaluated - loaded, 3),
                                                 "report_s": round(time.perf_counter() - evaluated, 3),
                                                 "evaluations": len(findings)}})
+    shipped = True
+    if shipping is not None:   # after the local reports: a failed upload never costs them
+        from .loganalytics import ship
+        shipped = ship(shipping, findings, meta, recorded)
     if not args.quiet:
         _print_summary(findings, summary, m, args.out, elapsed)
-    incomplete = bool(m.errors) or summary["by_state"]["Error"] > 0
+        if recorded is not None:
+            print(f"History: run {recorded.run_id} recorded in {safe(args.history)} (scope {safe(recorded.scope)}); "
+                  + (f"{recorded.new} new, {len(recorded.resolved)} resolved since run {recorded.previous['run_id']}"
+                     if recorded.previous else "first run of this scope"))
+    incomplete = bool(m.errors) or summary["by_state"]["Error"] > 0 or not shipped
     if incomplete:
         return EXIT_INCOMPLETE
     if args.fail_on != "never":
@@ -349,7 +406,7 @@ def _load_model(args, cfg):
     for w in m.warnings[:50]:
         log.warning("%s", safe(w))
     if len(m.warnings) > 50:
-        log.warning("... and %d more unreadable objects", len(m.warnings) - 50)
+        log.warning("... and %d more warnings", len(m.warnings) - 50)
     return m
 
 
@@ -379,6 +436,43 @@ def cmd_plan(args) -> int:
               f"no automated step; wrote {', '.join(safe(p) for p in paths)} (not run)")
     incomplete = bool(m.errors) or bool((findings["compliance_state"] == "Error").any()) if len(findings) else bool(m.errors)
     return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _run_time(args) -> datetime:
+    """The run's time: --run-time or $AUDITOR_RUN_TIME (tests and replays), else now."""
+    text = args.run_time or os.environ.get("AUDITOR_RUN_TIME")
+    if not text:
+        return datetime.now(timezone.utc)
+    from .history import parse_time
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"argument --run-time: {exc}") from None
+
+
+def _history_scope(args) -> str:
+    if args.history_scope:
+        return args.history_scope
+    return "rules:" + ",".join(sorted({r.upper() for r in args.rule})) if args.rule else "all"
+
+
+def _rules_version(rules) -> str:
+    import hashlib
+    from .ruledoc import rule_doc
+    doc = json.dumps([rule_doc(r) for r in rules], sort_keys=True, default=str)
+    return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:12]
+
+
+def _shipping(args):
+    """The Log Analytics target, checked before the audit runs (a usage error costs nothing)."""
+    if not (args.log_analytics_endpoint or args.dcr_id or args.stream):
+        return None
+    from .loganalytics import Target
+    try:
+        return Target.from_args(args.log_analytics_endpoint, args.dcr_id, args.stream, tenant=args.tenant,
+                                cloud=args.cloud)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _read_baseline(path: str) -> list[dict]:

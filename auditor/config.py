@@ -17,6 +17,7 @@ from .ingest import InputError
 
 EFFECTS = {"audit": "Audit", "disabled": "Disabled"}
 CATEGORIES = {"waiver": "Waiver", "mitigated": "Mitigated"}
+CHOICES = {"required_state": ("Disabled", "PermanentlyDisabled")}   # text parameters with a fixed set of values
 EXEMPTION_KEYS = {"rules", "scope", "category", "expires_on", "justification", "name", "description"}
 
 
@@ -44,6 +45,32 @@ def _when(path: Path, key: str, value) -> datetime:
             raise _fail(path, key, f"{value!r} is not a date or date-time") from None
         return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
     raise _fail(path, key, f"expected a date or date-time, got {type(value).__name__}")
+
+
+def _param(path: Path, key: str, v, default):
+    """A parameter value checked against its default's type. A table default (PE-003's ``min_free_ips.v1``/``.v2``)
+    takes a table of some of its keys (merged over the default) or one integer that overrides them all; a list
+    default takes a list of strings."""
+    if isinstance(default, dict):
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            return v
+        if not isinstance(v, dict):
+            raise _fail(path, key, f"{v!r} is not an integer or a table of {', '.join(default)}")
+        for sub, x in v.items():
+            if sub not in default:
+                raise _fail(path, f"{key}.{sub}", f"unknown key (known: {', '.join(default)})")
+            _param(path, f"{key}.{sub}", x, default[sub])
+        return {**default, **v}
+    if isinstance(default, list):
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            raise _fail(path, key, f"{v!r} is not a list of strings")
+        return v
+    if type(v) is not type(default) or (isinstance(v, int) and v < 0):
+        raise _fail(path, key, f"{v!r} is not a valid {type(default).__name__}")
+    choices = CHOICES.get(key.split(".", 2)[-1])
+    if choices and v.casefold() not in {c.casefold() for c in choices}:
+        raise _fail(path, key, f"{v!r} is not one of {', '.join(choices)}")
+    return v
 
 
 def load_config(path: str | Path, rules: dict) -> Config:
@@ -79,10 +106,7 @@ def load_config(path: str | Path, rules: dict) -> Config:
                 if EFFECTS[v.lower()] == "Disabled":
                     cfg.disabled.add(rid)
             elif k in rule.params:
-                default = rule.params[k]
-                if type(v) is not type(default) or (isinstance(v, int) and v < 0):
-                    raise _fail(path, key, f"{v!r} is not a valid {type(default).__name__}")
-                cfg.params.setdefault(rid, {})[k] = v
+                cfg.params.setdefault(rid, {})[k] = _param(path, key, v, rule.params[k])
             else:
                 known = ", ".join(["effect", *rule.params]) or "effect"
                 raise _fail(path, key, f"unknown parameter (known: {known})")

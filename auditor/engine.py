@@ -24,7 +24,8 @@ from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
 COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
            "resource_type", "resource_id", "resource_name", "vault_id", "message", "remediation",
-           "exemption_category", "exemption_justification"]
+           "exemption_category", "exemption_justification", "policy_ids", "mcsb_controls"]
+FRAMEWORK_COLUMNS = ["policy_ids", "mcsb_controls"]   # appended last: the columns before them keep their positions
 SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "subnets": (arm.VNET, arm.SUBNET),
                  "vnets": (arm.VNET,), "providers": (arm.PROVIDER,)}
 # The types whose absence could change whether a rule applies to a subject at all.
@@ -77,16 +78,52 @@ def _series(value, index) -> pd.Series:
 
 
 
+# Types that are not objects under the ids a row rests on but attach to scopes (a role assignment at a subscription
+# covers the resources in it): an error record of these types reaches every row with an id inside its scope.
+SCOPE_TYPES = {arm.ROLE_ASSIGNMENT.lower(), arm.ROLE_DEFINITION.lower(), arm.SUBSCRIPTION.lower(), arm.EVENT.lower()}
+# Deps that stand for everything in their subscription (a provider row rests on all of its subscription's vaults).
+_WHOLE_SCOPE_DEPS = {arm.PROVIDER.lower(), arm.SUBSCRIPTION.lower()}
+
+
+def _dep_type(dep: str) -> str | None:
+    """The lower-cased type a dependency id names (None: unknown, so any type may be behind it)."""
+    if dep.startswith("zone:"):
+        return None
+    t = arm.type_from_id(dep)
+    t = t.lower() if t else None
+    return t if t in _KNOWN_LOWER else None
+
+
+_KNOWN_LOWER = {t.lower() for t in arm.KNOWN_TYPES}
+# What a VNet or subnet holds is known only from the objects that name it: an unreadable listing of endpoints or NICs
+# in its scope leaves it unknown (a subnet is not "without backup endpoints" when they could not be listed).
+_HELD_BY = {arm.VNET.lower(): {arm.PRIVATE_ENDPOINT.lower(), arm.NIC.lower()},
+            arm.SUBNET.lower(): {arm.PRIVATE_ENDPOINT.lower(), arm.NIC.lower()}}
+
+
+def _related(dep_type: str | None, rtypes: set[str]) -> bool:
+    """An error record of ``rtypes`` can hide an object a dependency of ``dep_type`` stands for: the same type, a
+    type listed inside it (A records of a zone, zone groups of an endpoint), the one it is listed in (the subnets of a
+    VNet), or, for a VNet or subnet, the endpoints and NICs that would name it."""
+    if dep_type is None or dep_type in _WHOLE_SCOPE_DEPS or rtypes & _HELD_BY.get(dep_type, set()):
+        return True
+    return any(dep_type == r or dep_type.startswith(r + "/") or r.startswith(dep_type + "/") for r in rtypes)
+
+
 def _covered_by_errors(view: pd.DataFrame, errors: Sequence[dict], types: set[str]) -> pd.Series:
     """Message of the first error record that covers each row (None where none does).
 
     A record covers a row when its types meet ``types`` and its scope contains one of the row's ``deps`` ids (or
-    lies inside one: an unreadable record in a zone the row uses). A row whose verdict rests on a zone *name* not
-    being found (``zone:<name>`` deps) is covered by a DNS error on a zone of that name, or on any broader scope."""
+    lies inside one: an unreadable record in a zone the row uses) whose type the record covers (each dep's type is
+    the one its id names: a 403 on a subscription's network reads does not reach a row through the id of a vault in
+    that subscription). Records of scope-attached types (role assignments, subscriptions, events) reach every dep in
+    their scope. A row whose verdict rests on a zone *name* not being found (``zone:<name>`` deps) is covered by a
+    DNS error on a zone of that name, or on any broader scope."""
     out = pd.Series(None, index=view.index, dtype=object)
     if not errors or view.empty:
         return out
     deps = view["deps"].explode().dropna().astype(str)
+    dep_types = None
     for rec in errors:
         rtypes = set(rec.get("types") or [])
         if rtypes == {"(unknown)"} or (rtypes and not rtypes & types):
@@ -95,6 +132,13 @@ def _covered_by_errors(view: pd.DataFrame, errors: Sequence[dict], types: set[st
         if scope:
             hit = (deps == scope) | deps.str.startswith(scope + "/") | pd.Series(
                 [scope.startswith(x + "/") for x in deps], index=deps.index, dtype=bool)
+            wanted = {t.lower() for t in (rtypes & types)}
+            if wanted and not wanted & SCOPE_TYPES:  # only deps of a type the record covers
+                if dep_types is None:
+                    cache: dict[str, str | None] = {}
+                    dep_types = [cache[d] if d in cache else cache.setdefault(d, _dep_type(d)) for d in deps.tolist()]
+                ok = {t: _related(t, wanted) for t in set(dep_types)}
+                hit &= pd.Series([ok[t] for t in dep_types], index=deps.index, dtype=bool)
             if not rtypes or rtypes & ABSENCE_TYPES:
                 zone = arm.ZONE_IN_ID.search(scope)
                 hit |= (deps == f"zone:{zone.group(1)}") if zone else deps.str.startswith("zone:")
@@ -185,6 +229,7 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
         "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": columns["rid"], "resource_name": columns["name"],
         "vault_id": columns["vault"], "message": msg[order], "remediation": remediation,
         "exemption_category": "", "exemption_justification": "",
+        "policy_ids": ";".join(rule.policies), "mcsb_controls": ";".join(rule.mcsb),
     })
 
 
@@ -289,4 +334,7 @@ def apply_baseline(findings: pd.DataFrame, baseline_rows: list[dict]) -> tuple[p
     findings["change"] = [("unchanged" if k in old else "new") if n else "" for k, n in zip(key, nc)]
     still = {k for k, n in zip(key, nc) if n}
     resolved = [r for k, r in old.items() if k not in still]
+    # "change" keeps the position it had before the framework columns existed; they stay last
+    findings = findings[[c for c in findings.columns if c not in FRAMEWORK_COLUMNS]
+                        + [c for c in FRAMEWORK_COLUMNS if c in findings.columns]]
     return findings, resolved

@@ -19,7 +19,7 @@ from .fields import Malformed, items, mapping, props, ref, text, text_items
 COLUMNS = {
     "vaults": ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id",
                "identity_tenant", "crr", "created"),
-    "conns": ("vault_id", "pe_id", "groups", "backup", "secondary", "status", "side", "conn_id"),
+    "conns": ("vault_id", "pe_id", "groups", "backup", "secondary", "status", "side", "conn_id", "conn_prov"),
     "pes": ("id", "rid", "name", "sub", "rg", "subnet_id", "vnet_id", "prov_state"),
     "pe_nics": ("pe_id", "nic_id"), "pe_fqdns": ("pe_id", "fqdn", "ip"), "nics": ("nic_id", "pe_id"),
     "nic_ipconfigs": ("ipc_id", "nic_id", "subnet_id", "ip", "ipv4"), "nic_fqdns": ("nic_id", "fqdn", "ip"),
@@ -31,6 +31,13 @@ COLUMNS = {
     "role_defs": ("guid", "perms", "role_type"), "subs": ("sub", "tenant", "name"),
     "providers": ("sub", "namespace", "state"), "events": ("sub", "op", "status", "ts"),
     "storage_configs": ("vault_id", "crr_flag"), "protected_items": ("vault_id", "id"),
+    # the vault's hardening settings (RSV-010..014), one record per vault
+    "vault_security": ("vault_id", "immutability", "soft_delete", "sd_days", "enhanced_security", "mua", "key_uri",
+                       "csr_state"),
+    "pe_static": ("pe_id", "n_static"),     # PE-004: static IP configurations (properties.ipConfigurations)
+    "guard_proxies": ("id", "vault_id", "guard_id"),
+    "guards": ("id", "rid", "name", "sub"),
+    "key_vaults": ("id", "rid", "name", "sub", "host", "pna", "default_action", "n_pe_conns"),
 }
 
 
@@ -96,20 +103,42 @@ def vault(t: Tables, raw: I.RawObject) -> None:
         text(ident, "type", "identity.type"), (text(ident, "principalId", "identity.principalId") or "").lower() or None,
         (text(ident, "tenantId", "identity.tenantId") or "").lower() or None,
         text(red, "crossRegionRestore", "redundancySettings.crossRegionRestore"), created))
+    _vault_security(t, rid, p)
     for c in items(p, "privateEndpointConnections"):
         _vault_connection(t, rid, c)
 
 
+def _vault_security(t: Tables, rid: str, p: dict) -> None:
+    sec = mapping(p, "securitySettings")
+    imm = mapping(sec, "immutabilitySettings")
+    sd = mapping(sec, "softDeleteSettings")
+    days = sd.get("softDeleteRetentionPeriodInDays")
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise Malformed("softDeleteSettings.softDeleteRetentionPeriodInDays is not an integer")
+    kv = mapping(mapping(p, "encryption"), "keyVaultProperties")
+    csr = mapping(mapping(p, "restoreSettings"), "crossSubscriptionRestoreSettings")
+    t.vault_security.append((  # vault_id, immutability, soft_delete, sd_days, enhanced_security, mua, key_uri, csr_state
+        rid, text(imm, "state", "immutabilitySettings.state"), text(sd, "softDeleteState", "softDeleteState"), days,
+        text(sd, "enhancedSecurityState", "enhancedSecurityState"),
+        text(sec, "multiUserAuthorization", "securitySettings.multiUserAuthorization"),
+        text(kv, "keyUri", "encryption.keyVaultProperties.keyUri"),
+        text(csr, "crossSubscriptionRestoreState", "crossSubscriptionRestoreSettings.crossSubscriptionRestoreState")))
+
+
 def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = None) -> None:
     cp = props(c, "privateEndpointConnections[]")
-    groups = _groups(cp)
     pe = ref(cp, "privateEndpoint")
     if not pe:
         raise Malformed("a privateEndpointConnection names no privateEndpoint.id")
     cid = conn_id or (c.get("id") if isinstance(c.get("id"), str) else None)
-    t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id
+    # no groupIds (API versions before 2023-04-01): the connection's name says whether it is a backup one
+    name = c.get("name") if isinstance(c.get("name"), str) else None
+    groups = _groups(cp) or sorted(arm.connection_groups((), cid, name))
+    t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id, conn_prov
         vault_id, pe, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)), SECONDARY in groups,
-        _conn_state(cp), "vault", (cid or "").lower()))
+        _conn_state(cp), "vault", (cid or "").lower(), (text(cp, "provisioningState") or "").lower() or None))
 
 
 def vault_pe_connection(t: Tables, raw: I.RawObject) -> None:
@@ -132,7 +161,7 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
             cid = c.get("id")
             t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id
                 target.rstrip("/"), rid, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)),
-                SECONDARY in groups, _conn_state(cp), "pe", (cid or "").lower() if isinstance(cid, str) else ""))
+                SECONDARY in groups, _conn_state(cp), "pe", (cid or "").lower() if isinstance(cid, str) else "", None))
     pe_nics = t.pe_nics
     for nid in _fields(p, "networkInterfaces", "id"):
         pe_nics.append((rid, nid.lower()))
@@ -145,6 +174,8 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
         if fqdn:
             for ip in ips or [None]:
                 pe_fqdns.append((rid, fqdn, ip))  # pe_id, fqdn, ip
+    static = items(p, "ipConfigurations")   # the static-IP form (NW: pestaticconfig); [] or absent: dynamic
+    t.pe_static.append((rid, len(static)))  # pe_id, n_static
     # id, rid, name, sub, rg, subnet_id, vnet_id, prov_state
     t.pes.append((rid, o.get("id"), _name(o, rid), sub, rg, subnet, vnet_of(subnet), prov))
 
@@ -299,13 +330,38 @@ def protected_item(t: Tables, raw: I.RawObject) -> None:
     t.protected_items.append((m.group(1), raw.id))  # vault_id, id
 
 
+def guard_proxy(t: Tables, raw: I.RawObject) -> None:
+    m = _VAULT_PREFIX.match(raw.id)
+    if not m:
+        raise Malformed("resource guard proxy id names no Recovery Services vault")
+    guard = text(props(raw.obj, "resource guard proxy"), "resourceGuardResourceId")
+    t.guard_proxies.append((raw.id, m.group(1), guard.lower().rstrip("/") if guard else None))  # id, vault_id, guard_id
+
+
+def resource_guard(t: Tables, raw: I.RawObject) -> None:
+    sub, _, _ = id_parts(raw.id)
+    t.guards.append((raw.id, raw.obj.get("id"), _name(raw.obj, raw.id), sub))  # id, rid, name, sub
+
+
+def key_vault(t: Tables, raw: I.RawObject) -> None:
+    o, rid = raw.obj, raw.id
+    p = props(o, "key vault")
+    sub, _, _ = id_parts(rid)
+    uri = text(p, "vaultUri") or ""
+    host = uri.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower() or None
+    acls = mapping(p, "networkAcls")
+    # id, rid, name, sub, host, pna, default_action, n_pe_conns
+    t.key_vaults.append((rid, o.get("id"), _name(o, rid), sub, host, text(p, "publicNetworkAccess"),
+                         text(acls, "defaultAction", "networkAcls.defaultAction"), len(items(p, "privateEndpointConnections"))))
+
+
 Extractor = Callable[[Tables, I.RawObject], None]
 
 # Per ARM type: its extractor and the tables it appends to (what is undone when the object turns out malformed).
 EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
-    arm.VAULT: (vault, ("vaults", "conns")),
+    arm.VAULT: (vault, ("vaults", "vault_security", "conns")),
     arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
-    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pes")),
+    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pe_static", "pes")),
     arm.ZONE_GROUP: (zone_group, ("zone_groups",)),
     arm.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns")),
     arm.VNET: (vnet, ("vnets", "subnets")),
@@ -320,6 +376,9 @@ EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
     arm.EVENT: (event, ("events",)),
     arm.STORAGE_CONFIG: (storage_config, ("storage_configs",)),
     arm.PROTECTED_ITEM: (protected_item, ("protected_items",)),
+    arm.GUARD_PROXY: (guard_proxy, ("guard_proxies",)),
+    arm.RESOURCE_GUARD: (resource_guard, ("guards",)),
+    arm.KEY_VAULT: (key_vault, ("key_vaults",)),
 }
 
 

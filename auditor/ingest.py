@@ -1,7 +1,7 @@
 """ARM JSON in, routed and normalised records out.
 
 Reads files or directories of plain ARM JSON (single objects, arrays, ``{"value": [...]}`` pages, Resource Graph
-``{"data": [...]}`` answers, and the ``{"resources": [...], "errors": [...]}`` snapshots that ``auditor collect``
+``{"data": [...]}`` answers and their table format ``{"data": {"columns": [...], "rows": [[...]]}}``, and the ``{"resources": [...], "errors": [...]}`` snapshots that ``auditor collect``
 writes), routes every object by its ``type`` (or, without one, by its shape or id), merges duplicates by id, and
 turns each object into flat records for :mod:`auditor.model`. A file that cannot be read is an :class:`InputError`
 (exit 2); a malformed object inside a good file becomes an error record (its evaluations are ``Error``).
@@ -74,8 +74,25 @@ def _iter_files(path: Path) -> Iterator[Path]:
         raise InputError(f"{path}: no such file or directory")
 
 
+def _table_rows(data: dict, path: Path) -> list:
+    """The objects a Resource Graph answer in table format spells (API 2019-04-01, ``resultFormat: table``):
+    ``{"columns": [{"name", "type"}], "rows": [[...]]}``, each row zipped with the column names. A row that is not a
+    list of one value per column is passed on as it is, to be reported as unreadable."""
+    columns, rows = data.get("columns"), data.get("rows")
+    if not isinstance(columns, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                for c in columns):
+        raise InputError(f"{path}: 'data.columns' must be a list of {{\"name\": ...}} objects")
+    if not isinstance(rows, list):
+        raise InputError(f"{path}: 'data.rows' is {type(rows).__name__}, expected a list of rows")
+    names = [c["name"] for c in columns]
+    return [dict(zip(names, r)) if isinstance(r, list) and len(r) == len(names) else r for r in rows]
+
+
 def _top_level(doc: Any, path: Path) -> tuple[list, list[dict], list[str]]:
-    """The objects of a document, plus snapshot errors and collected types."""
+    """The objects of a document, plus snapshot errors and collected types. A JSON ``null`` (a recorded 200 with an
+    empty body) holds no object."""
+    if doc is None:
+        return [], [], []
     if isinstance(doc, list):
         return doc, [], []
     if isinstance(doc, dict):
@@ -89,6 +106,8 @@ def _top_level(doc: Any, path: Path) -> tuple[list, list[dict], list[str]]:
             return doc["resources"], errors, [str(t) for t in types]
         for key in ("value", "data"):
             if key in doc and "id" not in doc and "type" not in doc:
+                if key == "data" and isinstance(doc[key], dict) and ("columns" in doc[key] or "rows" in doc[key]):
+                    return _table_rows(doc[key], path), [], []
                 if not isinstance(doc[key], list):
                     raise InputError(f"{path}: '{key}' is {type(doc[key]).__name__}, expected a list of objects")
                 return doc[key], [], []
@@ -98,9 +117,14 @@ def _top_level(doc: Any, path: Path) -> tuple[list, list[dict], list[str]]:
 
 
 def read_inputs(paths: Iterable[str | os.PathLike]) -> Ingested:
+    """Read every file (directories file by file). A file of a directory that is valid JSON but holds no object
+    (``null``, ``[]``, ``{"value": []}``) contributes nothing and is named in a warning; a file named by itself that
+    holds no object is an :class:`InputError` (there is nothing in it to audit)."""
     out = Ingested()
     for raw in paths:
-        for path in _iter_files(Path(raw)):
+        named = Path(raw)
+        in_dir = named.is_dir()
+        for path in _iter_files(named):
             try:
                 data = path.read_bytes()
             except IsADirectoryError:
@@ -117,12 +141,31 @@ def read_inputs(paths: Iterable[str | os.PathLike]) -> Ingested:
                 raise InputError(f"{path}: not valid JSON: nested too deeply") from None
             del data
             items, errors, types = _top_level(doc, path)
+            if not items and not errors and not types and not _is_snapshot(doc):
+                if not in_dir:
+                    raise InputError(f"{path}: holds no object ({_shape(doc)}): nothing to audit")
+                out.warnings.append(f"{path}: holds no object ({_shape(doc)}); it contributes nothing")
             out.inputs.append(str(path))
             out.errors.extend(snapshot_error(e) for e in errors)
             out.collected_types.update(arm.CANONICAL.get(t.lower(), t) for t in types)
             add_objects(out, items, str(path))
             del doc, items
     return out
+
+
+def _is_snapshot(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("resources"), list) and (
+        "errors" in doc or "collected_at" in doc)
+
+
+def _shape(doc: Any) -> str:
+    """How an empty document is spelled, for the warning."""
+    if doc is None:
+        return "null"
+    if isinstance(doc, list):
+        return "[]"
+    key = "value" if "value" in doc else "data"
+    return f"an empty '{key}' list" if isinstance(doc.get(key), list) else f"a '{key}' table without rows"
 
 
 def snapshot_error(e: dict) -> dict:

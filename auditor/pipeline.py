@@ -39,7 +39,27 @@ def model_from(ing: ingest.Ingested) -> Model:
 
 def load(paths: Iterable[str]) -> Model:
     """Files or directories of exported ARM JSON."""
-    return model_from(ingest.read_inputs(paths))
+    ing = ingest.read_inputs(paths)
+    ing.warnings.extend(empty_subscriptions(ing))
+    return model_from(ing)
+
+
+def empty_subscriptions(ing: ingest.Ingested) -> list[str]:
+    """A warning per listed subscription that holds no exported object of any type: an export of az's active
+    subscription only (``az ... list`` without ``--subscription``) misses the others silently otherwise."""
+    listed = {raw.id.rsplit("/", 1)[-1]: raw for raw in ing.objects.values() if raw.type == arm.SUBSCRIPTION}
+    if not listed:
+        return []
+    seen = {arm.subscription_of(raw.id) for raw in ing.objects.values() if raw.type != arm.SUBSCRIPTION}
+    seen |= {arm.subscription_of(e.get("scope") or "") for e in ing.errors}
+    out = []
+    for sub in sorted(set(listed) - seen):
+        o = listed[sub].obj
+        name = o.get("displayName") or o.get("name")
+        label = f"{sub} ({name})" if isinstance(name, str) and name and name != sub else sub
+        out.append(f"subscription {label} is listed but no exported object lies in it: was it exported "
+                   "(az ... --subscription)?")
+    return out
 
 
 def demo_path() -> Path:

@@ -4,10 +4,10 @@
     python -m auditor.privileges --assignable-scope /subscriptions/<id> > role.json
     az role definition create --role-definition @role.json
 
-Each collector in :data:`auditor.collect.COLLECTORS` names the Azure RBAC action its call needs in
-:data:`auditor.collect.ACTIONS`; :func:`action_for` derives the action an ARM request path needs (the way ARM
-authorises it: ``<namespace>/<type>[/<child type>...]/read``), so a test can check every request a live run makes
-against the role.
+Each collector in :data:`auditor.collect.COLLECTORS` declares the Azure RBAC action its call needs (``action``;
+Resource Graph queries need :data:`auditor.collect.GRAPH_ACTION`); :func:`action_for` derives the action an ARM
+request path needs (the way ARM authorises it: ``<namespace>/<type>[/<child type>...]/read``), so a test can check
+every request a live run makes against the role.
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ DESCRIPTION = ("Reads what rsv-pe-auditor audits: Recovery Services vaults, thei
 
 def actions() -> list[str]:
     """The actions every collector (and the Resource Graph source) needs, sorted, each once."""
-    from .collect import ACTIONS, COLLECTORS
+    from .collect import COLLECTORS, GRAPH_ACTION
 
-    missing = sorted(set(COLLECTORS) - set(ACTIONS))
+    missing = sorted(name for name, c in COLLECTORS.items() if not c.action)
     if missing:
-        raise RuntimeError(f"collectors without an RBAC action in collect.ACTIONS: {', '.join(missing)}")
+        raise RuntimeError(f"collectors without an RBAC action: {', '.join(missing)}")
     out: dict[str, str] = {}
-    for action in ACTIONS.values():
+    for action in [*(c.action for c in COLLECTORS.values()), GRAPH_ACTION]:
         out.setdefault(action.lower(), action)
     return sorted(out.values(), key=str.lower)
 

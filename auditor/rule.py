@@ -52,10 +52,20 @@ class Rule:
     params: dict = field(default_factory=dict)
     references: tuple[str, ...] = (DOC_URL,)
     only_with: str | None = None      # "resolve": evaluated only when the run resolved names (DNS-007)
+    policies: dict = field(default_factory=dict)   # Azure Policy built-in GUID -> "matches" | "goes beyond"
+    mcsb: tuple[str, ...] = ()        # Microsoft cloud security benchmark v1 controls it supports (auditor.frameworks)
+    experience: bool = False          # the verdict depends on the vault's experience (v1 / v2 / undetermined)
 
     def __post_init__(self) -> None:
         assert self.severity in SEVERITIES, self.severity
         assert self.subject in SUBJECT_TYPES, self.subject
+        from .frameworks import MCSB, POLICIES, RELATIONS
+        assert all(g in POLICIES and r in RELATIONS for g, r in self.policies.items()), self.policies
+        assert all(c in MCSB for c in self.mcsb), self.mcsb
+        if self.mcsb:  # the framework sources are cited with the rule's own references
+            from .frameworks import MCSB_BASELINE
+            cited = tuple(MCSB[c][1] for c in self.mcsb) + (MCSB_BASELINE,)
+            object.__setattr__(self, "references", tuple(dict.fromkeys(self.references + cited)))
 
 
 def join(values: pd.Series, sep: str = "; ") -> pd.Series:

@@ -3,6 +3,7 @@ Markdown catalogue ``docs/rules.md`` (``auditor rules --format markdown``), both
 metadata so that the documentation cannot drift from the code."""
 from __future__ import annotations
 
+from .frameworks import MCSB, POLICIES, describe
 from .rule import SEVERITIES, STATES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
 
@@ -46,10 +47,29 @@ TERMS = (
 )
 
 
+EXPERIENCE = ("judged by the vault's experience, inferred from the input: v2 (enhanced) when a backup endpoint carries "
+              "an FQDN in a privatelink.blob/queue zone or the vault has an AzureBackup_secondary connection; v1 "
+              "(classic) when a storage endpoint (<backup PE>_ecs…/_prot…_blob/_queue) of a backup endpoint exists; "
+              "otherwise undetermined, judged as v1. The HTML report's chain names each vault's experience and the "
+              "evidence for it.")
+
+
+def flat_params(params: dict, prefix: str = ""):
+    """Parameters as the TOML config names them: a table's keys dotted (PE-003's min_free_ips.v1)."""
+    for k, v in params.items():
+        if isinstance(v, dict):
+            yield from flat_params(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
 def rule_doc(rule: Rule) -> dict:
     return {"id": rule.id, "title": rule.title, "severity": rule.severity, "subject": rule.subject,
             "condition": rule.condition, "rationale": rule.rationale, "remediation": rule.remediation,
-            "params": rule.params, "references": list(rule.references)}
+            "params": rule.params, "references": list(rule.references),
+            "policies": [{"id": g, "name": POLICIES.get(g, ""), "relation": r} for g, r in rule.policies.items()],
+            "mcsb_controls": [{"id": c, "title": MCSB[c][0], "url": MCSB[c][1]} for c in rule.mcsb],
+            "depends_on_experience": rule.experience}
 
 
 def _cell(text: str) -> str:
@@ -57,7 +77,7 @@ def _cell(text: str) -> str:
 
 
 def _params(rule: Rule) -> str:
-    return ", ".join(f"`{k}` = `{v}`" for k, v in rule.params.items()) or "none"
+    return ", ".join(f"`{k}` = `{v}`" for k, v in flat_params(rule.params)) or "none"
 
 
 def rules_markdown(rules: tuple[Rule, ...]) -> str:
@@ -81,5 +101,7 @@ def rules_markdown(rules: tuple[Rule, ...]) -> str:
                 f"- **Remediation**: `{r.remediation}`",
                 f"- **Parameters**: {_params(r)}",
                 f"- **Needs**: {'--resolve' if r.only_with == 'resolve' else 'exported or live ARM data'}",
+                f"- **Experience**: {EXPERIENCE if r.experience else 'any (the verdict does not depend on it)'}",
+                "- **Frameworks**: " + ("; ".join(describe(r)) or "none"),
                 "- **References**: " + " ".join(f"<{u}>" for u in r.references)]
     return "\n".join(out) + "\n"

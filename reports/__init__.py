@@ -38,6 +38,7 @@ WRITERS = {
     "json": Writer("tabular:write_json", "findings.json", 29),
     "junit": Writer("junit:write_junit", "junit.xml", 22),
     "markdown": Writer("markdown:write_markdown", "summary.md", 0),
+    "sarif": Writer("sarif:write_sarif", "findings.sarif", 5),      # reports/sarif.py (issue #17)
 }
 FORMATS = tuple(WRITERS)
 FILES = {fmt: w.file for fmt, w in WRITERS.items()}

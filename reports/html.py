@@ -26,6 +26,7 @@ from markupsafe import Markup
 from auditor.fsutil import atomic_open
 
 from .text import as_text
+from .trend import trend_view
 
 __all__ = ["write_html", "render_html", "clean_text"]
 
@@ -281,12 +282,36 @@ def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool
                     "vault_name": clean_text(ch.get("vault_name")) or _vault_name(vault_id),
                     "subscription_id": clean_text(ch.get("subscription_id")),
                     "experience": clean_text(ch.get("experience")),
+                    "experience_evidence": clean_text(ch.get("experience_evidence")),
                     "rows": rows,
                     "broken": sum(1 for r in rows if r["result"]["state"] == "bad")})
     return out, compact
 
 
 # --------------------------------------------------------------------------------------------- render
+
+def _framework_view(rules_meta: Sequence[Mapping[str, Any]], rule_counts: Mapping[str, Mapping[str, int]]
+                    ) -> list[dict[str, Any]]:
+    """Compliance by framework control: each MCSB control and each Azure Policy built-in the rules map to (the rules'
+    metadata), with the summed counts of its rules' findings, controls first."""
+    acc: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rules_meta:
+        rid = clean_text(r.get("id"))
+        keys = [("MCSB", c) for c in r.get("mcsb_controls") or [] if isinstance(c, Mapping)]
+        keys += [("Azure Policy", c) for c in r.get("policies") or [] if isinstance(c, Mapping)]
+        for kind, c in keys:
+            cid = clean_text(c.get("id"))
+            item = acc.setdefault((kind, cid), {"kind": kind, "id": cid, "rules": [], "counts": {},
+                                                "title": clean_text(c.get("title") or c.get("name")),
+                                                "url": clean_text(c.get("url"))})
+            rel = clean_text(c.get("relation"))
+            item["rules"].append(f"{rid} ({rel})" if rel else rid)
+            for st, n in (rule_counts.get(rid) or {}).items():
+                item["counts"][st] = item["counts"].get(st, 0) + n
+    order = sorted(acc.values(), key=lambda i: (i["kind"] != "MCSB", i["id"]))
+    return [{**{k: v for k, v in i.items() if k != "counts"}, "rules": ", ".join(i["rules"]), **_count_row(i["counts"])}
+            for i in order]
+
 
 def _remediations(listed: pd.DataFrame, templates: Mapping[Any, str]) -> list[str]:
     """Per-row remediation, or "" when it is just the rule's template (shown once, in the rule table) filled
@@ -397,6 +422,8 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     for rid, info in rule_info.items():
         rules.append({**info, "sev_class": _sev_class(info["severity"]), **_count_row(rule_counts.get(rid, {}))})
 
+    frameworks = _framework_view(rules_meta, rule_counts)
+
     # ---- subscriptions and vaults
     subs = [{"key": clean_text(k) or "(none)", **_count_row(c)}
             for k, c in sorted(_group_counts(df, "subscription_id").items(), key=lambda kv: str(kv[0]).lower())]
@@ -473,6 +500,8 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
         "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
         "chains": chain_view, "healthy_chains": healthy_compact, "resolve_used": resolve_used,
+        "trend": trend_view(meta.get("trend"), clean_text),   # reports/trend.py: None without --history
+        "frameworks": frameworks,
     }
 
 

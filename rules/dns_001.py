@@ -18,4 +18,6 @@ RULE = Rule(
     not_applicable=lambda e, p: reason(e, "backup"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
+    policies={arm.POLICY_DNS_BACKUP: "goes beyond"},
+    mcsb=("NS-2", "NS-10"),
 )

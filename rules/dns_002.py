@@ -17,4 +17,6 @@ RULE = Rule(
     not_applicable=lambda e, p: reason(e, "storage"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
+    policies={arm.POLICY_DNS_BACKUP: "goes beyond"},
+    mcsb=("NS-2", "NS-10"),
 )

@@ -17,4 +17,5 @@ RULE = Rule(
     not_applicable=lambda e, p: reason(e, "backup or storage"),
     reads=NETWORK + DNS + (arm.VNET,),
     needs=((arm.ZONE,), (arm.A_RECORD,)),
+    mcsb=("NS-2", "NS-10"),
 )

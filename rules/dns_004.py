@@ -18,4 +18,6 @@ RULE = Rule(
     not_applicable=lambda e, p: reason(e, "backup or storage"),
     reads=NETWORK + (arm.ZONE, arm.VNET_LINK, arm.VNET),
     needs=((arm.VNET_LINK,),),
+    policies={arm.POLICY_DNS_BACKUP: "goes beyond"},
+    mcsb=("NS-2", "NS-10"),
 )

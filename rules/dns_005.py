@@ -21,4 +21,6 @@ RULE = Rule(
     candidates=lambda e, p: e["backup"] & e["in_input"] & ~e["v2"],
     reads=(arm.PRIVATE_ENDPOINT, arm.ZONE_GROUP, arm.VAULT, arm.NIC),
     needs=((arm.ZONE_GROUP,),),
+    mcsb=("NS-2", "NS-10"),
+    experience=True,
 )

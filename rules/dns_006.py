@@ -20,4 +20,5 @@ RULE = Rule(
     not_applicable="holds no backup or storage private endpoint",
     reads=(arm.VNET, arm.PRIVATE_ENDPOINT),
     needs=((arm.VNET, arm.SUBNET),),
+    mcsb=("NS-2", "NS-10"),
 )

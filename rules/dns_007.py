@@ -26,4 +26,5 @@ RULE = Rule(
         (e["res_unreachable"].map(len) > 0) & (e["res_bad"].map(len) == 0),
         "no answer at all from the DNS server: " + join(e["res_unreachable"])),
     only_with="resolve",
+    mcsb=("NS-2", "NS-10"),
 )

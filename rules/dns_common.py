@@ -16,8 +16,14 @@ def missing_records(e: pd.DataFrame, p: dict) -> pd.Series:
 
 
 def reason(e: pd.DataFrame, kinds: str) -> pd.Series:
+    """Why a DNS rule does not apply. Custom DNS, a VNet not in the input or no FQDNs explain it only for the
+    endpoints of a vault (backup or storage); any other endpoint (a Cosmos DB or Private Link service PE) is simply
+    not one of them, whatever its VNet."""
     out = pd.Series(f"not a {kinds} private endpoint of a Recovery Services vault", index=e.index)
-    out = out.mask(e["n_fqdns"] == 0, "no FQDNs known for the endpoint (no customDnsConfigs, NIC not in the input)")
-    out = out.mask(~e["vnet_in_input"] & e["vnet_known_anywhere"], "the endpoint's virtual network is not in the input")
-    out = out.mask(e["custom_dns"], "the endpoint's VNet uses custom DNS servers (see DNS-006)")
+    ours = e["backup"].astype(bool) | e["storage"].astype(bool)
+    out = out.mask(ours & (e["n_fqdns"] == 0),
+                   "no FQDNs known for the endpoint (no customDnsConfigs, NIC not in the input)")
+    out = out.mask(ours & ~e["vnet_in_input"] & e["vnet_known_anywhere"],
+                   "the endpoint's virtual network is not in the input")
+    out = out.mask(ours & e["custom_dns"], "the endpoint's VNet uses custom DNS servers (see DNS-006)")
     return out

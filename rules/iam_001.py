@@ -24,4 +24,6 @@ RULE = Rule(
                                           False: "the vault has no system-assigned identity (see RSV-005)"})),
     reads=(arm.VAULT, arm.ROLE_ASSIGNMENT, arm.ROLE_DEFINITION, arm.VNET_LINK, arm.ZONE) + NETWORK,
     needs=((arm.ROLE_ASSIGNMENT,),),
+    mcsb=("IM-3", "PA-7"),
+    experience=True,
 )

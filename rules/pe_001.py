@@ -21,4 +21,6 @@ RULE = Rule(
         e["backup"] & (e["conn_states"].map(len) == 0), "no connection state is known on either side"),
     reads=(arm.VAULT, arm.PRIVATE_ENDPOINT, arm.VAULT_PE_CONNECTION),
     judges_references=True,
+    policies={arm.POLICY_PRIVATE_LINK: "goes beyond"},
+    mcsb=("NS-2",),
 )

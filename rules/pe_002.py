@@ -17,4 +17,5 @@ RULE = Rule(
                          + text(e["prov_state"]),
     not_applicable="not a backup or storage private endpoint of a Recovery Services vault",
     reads=(arm.PRIVATE_ENDPOINT,),
+    mcsb=("NS-2",),
 )

@@ -1,4 +1,5 @@
 """RSV-002: vaults should use private link for backup (the Azure Policy built-in)."""
+from auditor import arm
 from auditor.rule import Rule
 
 RULE = Rule(
@@ -14,4 +15,6 @@ RULE = Rule(
     violates=lambda v, p: ~v["uses_pe"],
     message=lambda v, p: v["n_backup"].astype(str) + " backup private endpoint connection(s); "
                          + v["n_any_conn"].astype(str) + " private endpoint connection(s) in all",
+    policies={arm.POLICY_PRIVATE_LINK: "matches"},
+    mcsb=("NS-2",),
 )

@@ -28,5 +28,11 @@ RULE = Rule(
                          + ", approved AzureBackup_secondary connection: "
                          + v["secondary_approved"].map({True: "yes", False: "no"}),
     not_applicable="the vault has no backup private endpoint connection",
+    # no evidence either way: crossRegionRestore absent (API versions before 2022) and no backupstorageconfig
+    error=lambda v, p: pd.Series(None, index=v.index, dtype=object).mask(
+        v["crr"].isna() & v["crr_flag"].isna(),
+        "cross-region restore state unknown: export the vault's backup properties (az backup vault "
+        "backup-properties show)"),
     reads=(arm.VAULT, arm.STORAGE_CONFIG),  # the vault lists its own connections: the verdict needs no PE listing
+    mcsb=("NS-2", "BR-1"),
 )

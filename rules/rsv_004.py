@@ -15,4 +15,5 @@ RULE = Rule(
                          + v["n_secondary"].astype(str) + " AzureBackup_secondary one(s); limit " + str(p["limit"]),
     not_applicable="the vault has no private endpoint connection",
     params={"limit": 12},
+    mcsb=("NS-2",),
 )

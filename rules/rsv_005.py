@@ -19,4 +19,6 @@ RULE = Rule(
     not_applicable=lambda v, p: v["uses_pe"].map({True: "v2 experience: no managed identity needed",
                                                   False: "the vault has no backup private endpoint connection"}),
     reads=(arm.VAULT,) + NETWORK,
+    mcsb=("NS-2", "IM-3"),
+    experience=True,
 )

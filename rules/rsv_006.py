@@ -24,4 +24,5 @@ RULE = Rule(
         v["sub_tenant"].isna(), "the tenant of subscription " + v["sub"] + " is unknown (subscription not in the input)"),
     reads=(arm.VAULT, arm.SUBSCRIPTION),
     needs=((arm.SUBSCRIPTION,),),
+    mcsb=("IM-3",),
 )

@@ -16,4 +16,6 @@ RULE = Rule(
     not_applicable=lambda v, p: v["uses_pe"].map({True: "the vault already uses private endpoints",
                                                   False: "no protected-item data in the input"}),
     reads=(arm.VAULT, arm.PROTECTED_ITEM),
+    policies={arm.POLICY_PRIVATE_LINK: "goes beyond"},
+    mcsb=("NS-2",),
 )

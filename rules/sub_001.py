@@ -19,4 +19,5 @@ RULE = Rule(
     candidates=lambda r, p: r["n_vaults"] > 0,
     reads=(arm.PROVIDER, arm.VAULT),
     needs=((arm.PROVIDER,),),
+    mcsb=("NS-2",),
 )

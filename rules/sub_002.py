@@ -32,4 +32,5 @@ RULE = Rule(
         r["oldest"].isna(), "no vault of subscription " + r["sub"] + " has a known creation time "
                             "(systemData.createdAt or createdTime)"),
     reads=(arm.VAULT, arm.EVENT),
+    mcsb=("NS-2",),
 )

@@ -45,7 +45,8 @@ def vault(sub: str, rg: str, name: str, *, location: str = "westeurope", pna: st
                    "privateEndpointStateForBackup": "Enabled" if connections else "None",
                    "privateEndpointStateForSiteRecovery": "None",
                    "redundancySettings": {"crossRegionRestore": crr, "standardTierStorageRedundancy": "GeoRedundant"},
-                   "secureScore": "None"}
+                   "secureScore": "None", "securitySettings": hardened(),
+                   "restoreSettings": {"crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "Disabled"}}}
     if pna is not None:
         props["publicNetworkAccess"] = pna
     o = {"id": vid, "name": name, "type": "Microsoft.RecoveryServices/vaults", "location": location,
@@ -60,6 +61,62 @@ def vault(sub: str, rg: str, name: str, *, location: str = "westeurope", pna: st
         o["systemData"] = {"createdBy": "ops@contoso.com", "createdByType": "User", "createdAt": created,
                            "lastModifiedAt": created}
     return o
+
+
+def hardened() -> dict:
+    """A vault's securitySettings as the 2026-08-01 Get returns them (RS; shape of the published vault Get example),
+    hardened the way the built-ins want: immutability Locked, soft delete AlwaysON (RS's spelling) for 14 days, MUA on."""
+    return {"immutabilitySettings": {"state": "Locked"}, "multiUserAuthorization": "Enabled",
+            "softDeleteSettings": {"enhancedSecurityState": "AlwaysON", "softDeleteRetentionPeriodInDays": 14,
+                                   "softDeleteState": "AlwaysON"}}
+
+
+def guard_proxy(vault_id: str, guard_id: str) -> dict:
+    """A vault's resource guard proxy, as ResourceGuardProxies_Get lists it (RSB; real ones are named VaultProxy)."""
+    return {"id": f"{vault_id}/backupResourceGuardProxies/VaultProxy", "name": "VaultProxy",
+            "type": "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies",
+            "properties": {"description": "", "lastUpdatedTime": "2026-02-11T12:20:47.8210031Z",
+                           "resourceGuardOperationDetails": [
+                               {"defaultResourceRequest": f"{guard_id}/deleteResourceGuardProxyRequests/default",
+                                "vaultCriticalOperation": "Microsoft.DataProtection/resourceGuards/deleteResourceGuardProxyRequests"},
+                               {"defaultResourceRequest": f"{guard_id}/disableSoftDeleteRequests/default",
+                                "vaultCriticalOperation": "Microsoft.DataProtection/resourceGuards/disableSoftDeleteRequests"}],
+                           "resourceGuardResourceId": guard_id}}
+
+
+def resource_guard(sub: str, rg: str, name: str, location: str = "westeurope") -> dict:
+    """A Resource Guard as ResourceGuards_GetResourcesInSubscription lists it (DP)."""
+    return {"id": f"{rg_id(sub, rg)}/providers/Microsoft.DataProtection/resourceGuards/{name}", "name": name,
+            "type": "Microsoft.DataProtection/resourceGuards", "location": location, "tags": {},
+            "properties": {"allowAutoApprovals": True, "provisioningState": "Succeeded",
+                           "resourceGuardOperations": [
+                               {"requestResourceType": "Microsoft.DataProtection/resourceGuards/deleteResourceGuardProxyRequests",
+                                "vaultCriticalOperation": "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies/delete"},
+                               {"requestResourceType": "Microsoft.DataProtection/resourceGuards/disableSoftDeleteRequests",
+                                "vaultCriticalOperation": "Microsoft.RecoveryServices/vaults/backupconfig/write"}],
+                           "vaultCriticalOperationExclusionList": []}}
+
+
+def key_vault(sub: str, rg: str, name: str, *, location: str = "westeurope", pna: str | None = "Enabled",
+              default_action: str | None = "Allow", pe_connections: int = 0) -> dict:
+    """A key vault as Vaults_Get returns it (KV; publicNetworkAccess, networkAcls, vaultUri)."""
+    props: dict = {"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "sku": {"family": "A", "name": "standard"},
+                   "accessPolicies": [], "enableSoftDelete": True, "enablePurgeProtection": True,
+                   "enableRbacAuthorization": True, "vaultUri": f"https://{name}.vault.azure.net/",
+                   "provisioningState": "Succeeded"}
+    if pna is not None:
+        props["publicNetworkAccess"] = pna
+    if default_action is not None:
+        props["networkAcls"] = {"bypass": "AzureServices", "defaultAction": default_action, "ipRules": [],
+                                "virtualNetworkRules": []}
+    kid = f"{rg_id(sub, rg)}/providers/Microsoft.KeyVault/vaults/{name}"
+    if pe_connections:
+        props["privateEndpointConnections"] = [
+            {"id": f"{kid}/privateEndpointConnections/pec{i}", "properties": {
+                "privateEndpoint": {"id": f"{rg_id(sub, rg)}/providers/{NET}/privateEndpoints/pe-{name}-{i}"},
+                "privateLinkServiceConnectionState": {"status": "Approved"}}} for i in range(pe_connections)]
+    return {"id": kid, "name": name, "type": "Microsoft.KeyVault/vaults", "location": location, "tags": {},
+            "properties": props}
 
 
 def vault_connection(vault_id: str, pe_id: str, *, group: str = "AzureBackup", status: str = "Approved") -> dict:

@@ -24,6 +24,9 @@ import estate as E  # noqa: E402
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+BACKUP_CONTRIBUTOR = "5e467623-bb1f-42f4-a55d-6e525e11384b"
+BACKUP_MUA_ADMIN = "c2a970b4-16a7-4a51-8c84-8a8ea6ee0bb8"
+BACKUP_MUA_OPERATOR = "f54b6d04-23c6-443e-b462-9c16ab7b4a52"
 GEO = {"westeurope": "we", "northeurope": "ne", "eastus": "eus"}
 V1_DEFECTS = ("public", "crr", "crr_flag", "no_identity", "moved_tenant", "pending", "failed", "storage_failed",
               "small_subnet", "missing_record", "missing_storage_record", "stale", "unlinked", "foreign_zone_group",
@@ -34,6 +37,7 @@ V2_DEFECTS = ("public", "pending", "failed", "missing_record", "stale", "unlinke
 class Synth:
     def __init__(self, seed: int = 1, tenant: str = "72f988bf-86f1-41af-91ab-2d7cd011db47"):
         self.rng = random.Random(seed)
+        self.hrng = random.Random(seed + 1)   # the hardening plants draw from their own stream: the rest stays as it was
         self.tenant = tenant
         self.objects: list[dict] = []
         self.expected: set[tuple[str, str]] = set()
@@ -44,6 +48,9 @@ class Synth:
     # ------------------------------------------------------------------ helpers
     def guid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def hguid(self) -> str:
+        return str(uuid.UUID(int=self.hrng.getrandbits(128), version=4))
 
     def add(self, *objs: dict) -> None:
         self.objects.extend(objs)
@@ -83,9 +90,86 @@ class Synth:
         return vid, snid, prefix, (lambda cfgs: E.vnet(sub, rg, name, prefix=f"{base}/24",
                                                        subnets=[("snet-pe", prefix, cfgs)], dns_servers=dns))
 
+    # ------------------------------------------------------------------ hardening (RSV-008..014, PE-004/005)
+    def guard(self, sub: str) -> str:
+        """The estate's Resource Guard (one per subscription), owned by a security admin who holds no vault role."""
+        key = ("guard", sub)
+        if key not in self.subs[sub]:
+            g = E.resource_guard(sub, "rg-security", "rg-guard")
+            self.subs[sub][key] = g["id"]
+            self.add(g, E.role_assignment(g["id"], self.hguid(), BACKUP_MUA_ADMIN, principal_type="User", sub=sub))
+        return self.subs[sub][key]
+
+    def harden(self, v: dict, hard: set[str], *, guard_sub: str | None = None, pe: dict | None = None) -> None:
+        """Plant the hardening defects (and the traps around them) on a vault object, with their expectations.
+
+        imm_unlocked/sd_enabled/sd_short/mua_off/csr_enabled/csr_absent: one vault setting each; proxy: MUA through a
+        Resource Guard in ``guard_sub``; guard_admin: a backup admin who also holds Backup MUA Operator on that guard;
+        guard_outside: the guard lives in a subscription the audit does not hold; mua_field_absent: the vault shows
+        no multiUserAuthorization (older API versions), MUA is read from its proxy; cmk_restricted/cmk_open/cmk_hsm: a
+        customer-managed key in a network-restricted key vault, an open one, a managed HSM; static_ip: the vault's
+        PE in the static-IP form; dup_pe_name: a second backup PE of the vault, with the same name, known by reference.
+        """
+        vid, props = v["id"], v["properties"]
+        sec, sub = props["securitySettings"], vid.split("/")[2]
+        rg = vid.split("/")[4]
+        if "imm_unlocked" in hard:
+            sec["immutabilitySettings"]["state"] = "Unlocked"
+            self.expect("RSV-010", vid)
+        if "sd_enabled" in hard:
+            sec["softDeleteSettings"]["softDeleteState"] = "Enabled"
+            self.expect("RSV-011", vid)
+        if "sd_short" in hard:  # AlwaysOn as the built-in spells it (case trap) but 7 days
+            sec["softDeleteSettings"].update(softDeleteState="AlwaysOn", softDeleteRetentionPeriodInDays=7)
+            self.expect("RSV-011", vid)
+        if "mua_off" in hard:
+            sec["multiUserAuthorization"] = "Disabled"
+            self.expect("RSV-012", vid)
+        if "csr_enabled" in hard:
+            props["restoreSettings"]["crossSubscriptionRestoreSettings"]["crossSubscriptionRestoreState"] = "Enabled"
+            self.expect("RSV-014", vid)
+        if "proxy" in hard or "guard_admin" in hard or "guard_outside" in hard:
+            if "guard_outside" in hard:   # a guard in a subscription outside the audit: (b) is not evaluated
+                gid = E.resource_guard(self.hguid(), "rg-security", "rg-guard-tenant-sec")["id"]
+            else:
+                gid = self.guard(guard_sub or sub)
+            self.add(E.guard_proxy(vid, gid))
+            if "mua_field_absent" in hard:
+                sec.pop("multiUserAuthorization")   # older API versions: MUA read from the proxy
+            if "guard_admin" in hard:
+                admin = self.hguid()
+                self.add(E.role_assignment(E.rg_id(sub, rg), admin, BACKUP_CONTRIBUTOR, principal_type="User", sub=sub),
+                         E.role_assignment(gid, admin, BACKUP_MUA_OPERATOR, principal_type="User",
+                                           sub=gid.split("/")[2]))
+                self.expect("RSV-012", vid)
+        kv_name = f"kv-{v['name']}"[:24]
+        if "cmk_restricted" in hard or "cmk_open" in hard:
+            restricted = "cmk_restricted" in hard
+            self.add(E.key_vault(sub, "rg-keys", kv_name, default_action="Deny" if restricted else "Allow"))
+            props["encryption"] = {"infrastructureEncryption": "Disabled", "kekIdentity": {
+                "useSystemAssignedIdentity": True}, "keyVaultProperties": {
+                "keyUri": f"https://{kv_name}.vault.azure.net/keys/backup-cmk/0767b348bb1a4c07baa6c4ec0055d2b3"}}
+            if restricted and props["privateEndpointConnections"]:
+                self.expect("RSV-013", vid)
+        if "cmk_hsm" in hard:   # a managed HSM key: not covered (NotApplicable), even though a same-named vault exists
+            self.add(E.key_vault(sub, "rg-keys", kv_name, pna="Disabled"))
+            props["encryption"] = {"keyVaultProperties": {
+                "keyUri": f"https://{kv_name}.managedhsm.azure.net/keys/backup-cmk/0767b348bb1a4c07baa6c4ec0055d2b3"}}
+        if "static_ip" in hard and pe is not None:
+            pe["properties"]["ipConfigurations"] = [
+                {"name": "pestaticconfig", "properties": {"groupId": "AzureBackup", "memberName": "default",
+                                                          "privateIPAddress": pe["properties"]["customDnsConfigs"][0][
+                                                              "ipAddresses"][0]}}]
+            self.expect("PE-004", pe["id"])
+        if "dup_pe_name" in hard and pe is not None:
+            other = E.pe_id(self.hguid(), "rg-branch", pe["name"])   # the same name in a subscription not exported
+            props["privateEndpointConnections"].append(E.vault_connection(vid, other))
+            self.expect("PE-005", pe["id"])
+            self.expect("PE-005", other)
+
     # ------------------------------------------------------------------ vaults
     def v1_vault(self, sub: str, name: str, defects: set[str] = frozenset(), *, location: str = "westeurope",
-                 created: str = "2023-03-01T10:00:00Z", hub: str | None = None) -> str:
+                 created: str = "2023-03-01T10:00:00Z", hub: str | None = None, hard: set[str] = frozenset()) -> str:
         geo = GEO[location]
         rg, net_rg = f"rg-{name}", f"rg-net-{name}"
         dns = ["10.200.0.4", "10.200.0.5"] if "custom_dns" in defects else None
@@ -163,7 +247,10 @@ class Synth:
             if "missing_role" not in defects:
                 self.add(E.role_assignment(vnet_id, principal, NETWORK_CONTRIBUTOR, sub=sub))
             self.add(E.role_assignment(E.rg_id(sub, "rg-private-dns"), principal, DNS_ZONE_CONTRIBUTOR, sub=sub))
-        for d, rule, rid in (("public", "RSV-001", vid), ("crr", "RSV-003", vid), ("crr_flag", "RSV-003", vid),
+        self.harden(v, hard, guard_sub=hub, pe=pe)
+        crr_on = "crr" in defects or "crr_flag" in defects
+        self.crr_and_public(vid, crr_on, "public" in defects, approved="pending" not in defects)
+        for d, rule, rid in (("crr", "RSV-003", vid), ("crr_flag", "RSV-003", vid),
                              ("no_identity", "RSV-005", vid), ("moved_tenant", "RSV-006", vid),
                              ("pending", "PE-001", pid), ("failed", "PE-002", pid), ("small_subnet", "PE-003", snet),
                              ("stale", "DNS-003", pid), ("foreign_zone_group", "DNS-005", pid),
@@ -179,7 +266,8 @@ class Synth:
         return vid
 
     def v2_vault(self, sub: str, name: str, hub: str, defects: set[str] = frozenset(), *,
-                 location: str = "westeurope", secondary: bool = False, created: str = "2024-06-01T09:00:00Z") -> str:
+                 location: str = "westeurope", secondary: bool = False, created: str = "2024-06-01T09:00:00Z",
+                 hard: set[str] = frozenset()) -> str:
         geo = GEO[location]
         rg, net_rg = f"rg-{name}", f"rg-net-{name}"
         vnet_id, snet, prefix, make_vnet = self.network(sub, net_rg, f"vnet-{name}", 26, None, [])
@@ -226,7 +314,9 @@ class Synth:
             objs.append(E.a_record(z, f.split(".")[0], ["10.254.254.253"] if i == 1 and "stale" in defects else [ip]))
         objs.append(E.zone_group(pid, zones))
         self.add(*objs)
-        for d, rule, rid in (("public", "RSV-001", vid), ("pending", "PE-001", pid), ("failed", "PE-002", pid),
+        self.harden(v, hard, guard_sub=hub, pe=pe)
+        self.crr_and_public(vid, "crr" in defects or secondary, "public" in defects, approved="pending" not in defects)
+        for d, rule, rid in (("pending", "PE-001", pid), ("failed", "PE-002", pid),
                              ("missing_record", "DNS-001", pid), ("stale", "DNS-003", pid),
                              ("unlinked", "DNS-004", pid), ("moved_tenant", "RSV-006", vid)):
             if d in defects:
@@ -235,8 +325,20 @@ class Synth:
             self.expect("RSV-003", vid)
         return vid
 
-    def plain_vault(self, sub: str, name: str, *, protected: int = 0, created: str = "2022-01-10T08:00:00Z") -> str:
+    def crr_and_public(self, vid: str, crr_on: bool, public: bool, approved: bool) -> None:
+        """RSV-001 (wants Disabled; NotApplicable under CRR), RSV-009 (forbids Disabled under CRR), RSV-008 (Disabled
+        needs an approved backup endpoint): never RSV-001 and RSV-009 on one vault."""
+        if crr_on and not public:
+            self.expect("RSV-009", vid)
+        if public and not crr_on:
+            self.expect("RSV-001", vid)
+        if not public and not approved:
+            self.expect("RSV-008", vid)
+
+    def plain_vault(self, sub: str, name: str, *, protected: int = 0, created: str = "2022-01-10T08:00:00Z",
+                    hard: set[str] = frozenset()) -> str:
         v = E.vault(sub, f"rg-{name}", name, pna=None, identity=None, created=created)
+        self.harden(v, hard)
         self.add(v)
         self.subs[sub]["vault_dates"].append(created)
         for i in range(protected):
@@ -266,25 +368,25 @@ def demo() -> Synth:
     prod = s.subscription("contoso-prod")
     dev = s.subscription("contoso-dev", registered="Registering")
     hub = s.subscription("contoso-connectivity-hub")
-    s.v1_vault(prod, "rsv-prod-sql-01")                                   # clean v1
-    s.v1_vault(prod, "rsv-prod-sap-01", {"public"})
-    s.v1_vault(prod, "rsv-prod-sql-02", {"crr"})
-    s.v1_vault(prod, "rsv-prod-mars-01", {"no_identity"}, created="2019-11-04T09:30:00Z")
-    s.v1_vault(prod, "rsv-prod-dpm-01", {"moved_tenant"})
+    s.v1_vault(prod, "rsv-prod-sql-01", hub=hub, hard={"proxy"})             # clean v1; MUA through a guard in the hub
+    s.v1_vault(prod, "rsv-prod-sap-01", {"public"}, hard={"imm_unlocked"})
+    s.v1_vault(prod, "rsv-prod-sql-02", {"crr", "public"})                   # CRR on, public access allowed: as it must
+    s.v1_vault(prod, "rsv-prod-mars-01", {"no_identity"}, created="2019-11-04T09:30:00Z", hard={"mua_off"})
+    s.v1_vault(prod, "rsv-prod-dpm-01", {"moved_tenant"}, hard={"sd_short"})
     s.v1_vault(prod, "rsv-prod-sql-03", {"pending", "small_subnet"})
     s.v1_vault(prod, "rsv-prod-hana-01", {"failed", "storage_failed"})
-    s.v1_vault(prod, "rsv-prod-sql-04", {"missing_record", "missing_storage_record"})
+    s.v1_vault(prod, "rsv-prod-sql-04", {"missing_record", "missing_storage_record"}, hard={"sd_enabled"})
     s.v1_vault(prod, "rsv-prod-sql-05", {"stale", "unlinked"})
-    s.v1_vault(prod, "rsv-prod-sql-06", {"foreign_zone_group"}, hub=hub)
-    s.v1_vault(prod, "rsv-prod-sql-07", {"custom_dns"})
+    s.v1_vault(prod, "rsv-prod-sql-06", {"foreign_zone_group"}, hub=hub, hard={"guard_admin"})
+    s.v1_vault(prod, "rsv-prod-sql-07", {"custom_dns"}, hard={"cmk_hsm"})
     s.v1_vault(prod, "rsv-prod-sql-08", {"missing_role", "many_pes"})
-    s.plain_vault(prod, "rsv-prod-vm-01", protected=3)
-    s.v2_vault(prod, "rsv-prod-v2-01", hub)                               # clean v2, zones in the hub subscription
-    s.v2_vault(prod, "rsv-prod-v2-02", hub, secondary=True)               # CRR through AzureBackup_secondary
-    s.v2_vault(prod, "rsv-prod-v2-03", hub, {"public", "stale"})
+    s.plain_vault(prod, "rsv-prod-vm-01", protected=3, hard={"cmk_restricted"})   # no private endpoints: RSV-013 n/a
+    s.v2_vault(prod, "rsv-prod-v2-01", hub, hard={"cmk_open"})              # clean v2, zones in the hub subscription
+    s.v2_vault(prod, "rsv-prod-v2-02", hub, secondary=True, hard={"cmk_restricted"})   # CRR through AzureBackup_secondary
+    s.v2_vault(prod, "rsv-prod-v2-03", hub, {"public", "stale"}, hard={"static_ip", "dup_pe_name"})
     s.v1_vault(dev, "rsv-dev-sql-01", {"crr_flag"}, created="2019-06-20T14:00:00Z")
-    s.v1_vault(dev, "rsv-dev-sql-02")
-    s.plain_vault(dev, "rsv-dev-files-01")
+    s.v1_vault(dev, "rsv-dev-sql-02", hard={"guard_outside"})
+    s.plain_vault(dev, "rsv-dev-files-01", hard={"csr_enabled"})
     s.v1_vault(hub, "rsv-hub-mars-01", created="2018-02-02T10:00:00Z")
     s.reregistered(hub, "2026-09-14T07:12:00Z")
     s.finish()

@@ -125,7 +125,7 @@ def test_rules_list_and_show():
     for rid in RULE_IDS | {"DNS-007"}:
         assert rid in p.stdout
     p = run("rules", "show", "PE-003")
-    assert p.returncode == 0 and "min_free_ips = 11" in p.stdout and "Remediation" in p.stdout
+    assert p.returncode == 0 and "min_free_ips.v1 = 11" in p.stdout and "min_free_ips.v2 = 10" in p.stdout and "Remediation" in p.stdout
     assert "11 private IPs" in p.stdout
     one_line_error(run("rules", "show", "NOPE-1"), "NOPE-1")
 
@@ -233,3 +233,46 @@ def test_wheel_carries_rules_templates_and_demo(tmp_path):
     p = subprocess.run([sys.executable, "-m", "auditor", "audit", "--demo", "--out", elsewhere / "r"], cwd=elsewhere,
                        capture_output=True, text=True, env=env)
     assert p.returncode == 1 and (elsewhere / "r" / "report.html").exists(), p.stderr
+
+
+def test_framework_mapping_in_findings_rules_and_report(demo_run):
+    """Every rule's Azure Policy built-ins and MCSB controls: in findings.json/csv (appended after the existing
+    columns), in `auditor rules`, and in the HTML report's "by framework control" view."""
+    from auditor.engine import COLUMNS
+    from auditor.frameworks import MCSB, POLICIES
+    from auditor.rules import ALL, BY_ID
+    _, out = demo_run
+    assert COLUMNS[-2:] == ["policy_ids", "mcsb_controls"]
+    rows = json.loads((out / "findings.json").read_text())["findings"]
+    for r in rows:
+        rule = BY_ID[r["rule_id"]]
+        assert r["policy_ids"] == ";".join(rule.policies) and r["mcsb_controls"] == ";".join(rule.mcsb)
+    with open(out / "findings.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header[:15] == COLUMNS[:15] and header[-2:] == ["policy_ids", "mcsb_controls"]
+    assert all(r.mcsb for r in ALL)  # every rule supports at least one control
+    assert {g for r in ALL for g in r.policies} >= {"d6f6f560-14b7-49a4-9fc8-d2c3a9807868",
+                                                    "31b8092a-36b8-434b-9af7-5ec844364148",
+                                                    "c7031eab-0fc0-4cd9-acd0-4497bd66d91a",
+                                                    "f19b0c83-716f-4b81-85e3-2dbf057c35d6",
+                                                    "deeddb44-9f94-4903-9fa0-081d524406e3",
+                                                    "9ebbbba3-4d65-4da9-bb67-b22cfaaff090"}
+    p = run("rules", "show", "RSV-012")
+    assert p.returncode == 0 and "c7031eab-0fc0-4cd9-acd0-4497bd66d91a" in p.stdout and "PA-1" in p.stdout
+    assert MCSB["PA-1"][1] in p.stdout  # the source of the control is cited
+    doc = json.loads(run("rules", "show", "RSV-010", "--format", "json").stdout)
+    assert doc["policies"] == [{"id": "d6f6f560-14b7-49a4-9fc8-d2c3a9807868",
+                                "name": POLICIES["d6f6f560-14b7-49a4-9fc8-d2c3a9807868"], "relation": "matches"}]
+    html = (out / "report.html").read_text()
+    assert 'id="by-framework"' in html and "BR-2" in html and "Protect backup and recovery data" in html
+
+
+def test_experience_in_plain_sight(demo_run):
+    """`auditor rules show` says how the experience is inferred for the rules that depend on it; the HTML chain says
+    which experience each vault is judged in and why."""
+    p = run("rules", "show", "PE-004")
+    assert p.returncode == 0 and "AzureBackup_secondary" in p.stdout and "undetermined, judged as v1" in p.stdout
+    assert "does not depend" in run("rules", "show", "RSV-010").stdout
+    html = (demo_run[1] / "report.html").read_text()
+    assert "Judged in the v2 experience: backup endpoint pe-rsv-prod-v2-01 carries the storage FQDN" in html
+    assert "Judged in the v1 experience: storage endpoint pe-rsv-prod-sql-01_ecs" in html

@@ -80,12 +80,33 @@ effect = "Disabled"
     assert pe3 and {r["compliance_state"] for r in pe3} == {"NonCompliant"}  # every /26 has fewer than 60 free
 
 
+def test_per_experience_and_list_parameters(tmp_path):
+    """PE-003's min_free_ips.v1/.v2 (a scalar overrides both) and RSV-012's admin_roles, as RULES.md names them."""
+    f = cfg(tmp_path, '''
+[rules.PE-003]
+min_free_ips.v2 = 60
+[rules.RSV-012]
+admin_roles = ["Owner"]
+''')
+    _, rows, _ = audit(tmp_path, "--config", f)
+    pe3 = [(r["message"].split("(experience ")[1].split(")")[0], r["compliance_state"]) for r in rows
+           if r["rule_id"] == "PE-003" and r["compliance_state"] != "NotApplicable"]
+    assert {st for e, st in pe3 if e == "v2"} == {"NonCompliant"}                  # v2 subnets need 60 now
+    assert sorted(st for e, st in pe3 if e == "v1").count("NonCompliant") == 1   # v1 keeps 11: the /28 only
+    nc = {r["resource_name"] for r in rows if r["rule_id"] == "RSV-012" and r["compliance_state"] == "NonCompliant"}
+    assert nc == {"rsv-prod-mars-01"}  # the Backup Contributor who holds MUA Operator is no admin under ["Owner"]
+
+
 @pytest.mark.parametrize("text,needle", [
     ("colour = 1\n", "colour"),
     ("[rules.XYZ-001]\nlimit = 3\n", "rules.XYZ-001"),
     ("[rules.PE-003]\nmin_free = 3\n", "rules.PE-003.min_free"),
     ("[rules.PE-003]\nmin_free_ips = 'many'\n", "rules.PE-003.min_free_ips"),
     ("[rules.RSV-001]\neffect = 'Deny'\n", "rules.RSV-001.effect"),
+    ("[rules.PE-003]\nmin_free_ips.v3 = 3\n", "rules.PE-003.min_free_ips.v3"),
+    ("[rules.PE-003]\nmin_free_ips.v2 = 'x'\n", "rules.PE-003.min_free_ips.v2"),
+    ("[rules.RSV-012]\nadmin_roles = 'Owner'\n", "rules.RSV-012.admin_roles"),
+    ("[rules.RSV-014]\nrequired_state = 'Sometimes'\n", "rules.RSV-014.required_state"),
     ("[[exemptions]]\nrules = ['RSV-001']\nscope = '/'\ncategory = 'Forever'\n", "exemptions[0].category"),
     ("[[exemptions]]\nrules = ['NOPE']\nscope = '/'\ncategory = 'Waiver'\n", "exemptions[0].rules"),
     ("[[exemptions]]\nrules = ['RSV-001']\nscope = '/'\ncategory = 'Waiver'\nexpires_on = 'soon'\n",

@@ -120,7 +120,7 @@ def _capacity_by_ipaddress(prefixes: tuple) -> int | None:
 
 def test_subnet_capacity_reads_prefixes_as_ipaddress_does():
     import random
-    from auditor.model import _ipv4_capacity
+    from auditor.model import ipv4_capacity
     rnd = random.Random(5)
     odd = ["10.0.0.0/24", "10.0.0.0/0", "10.0.0.0/32", "10.0.0.0/33", "10.0.0.0/024", "010.0.0.0/24", "10.0.0.256/8",
            "10.0.0.0", "10.0.0.0/255.255.255.0", "10.0.0.0/", "/24", "10.0.0/24", "fd00::/64", "::/0", " 10.0.0.0/24",
@@ -131,8 +131,8 @@ def test_subnet_capacity_reads_prefixes_as_ipaddress_does():
             parts[rnd.randrange(4)] = "0" + parts[0]
         odd.append(".".join(parts) + "/" + str(rnd.choice([0, 1, 8, 9, 10, 19, 20, 29, 30, 32, 33, 40])))
     for p in odd:
-        assert _ipv4_capacity((p,)) == _capacity_by_ipaddress((p,)), p
-    assert _ipv4_capacity(tuple(odd)) == _capacity_by_ipaddress(tuple(odd))
+        assert ipv4_capacity((p,)) == _capacity_by_ipaddress((p,)), p
+    assert ipv4_capacity(tuple(odd)) == _capacity_by_ipaddress(tuple(odd))
 
 
 def _split_by_labels(fqdn: str) -> tuple[str, str]:
@@ -144,13 +144,13 @@ def _split_by_labels(fqdn: str) -> tuple[str, str]:
 
 
 def test_fqdn_split_follows_the_labels():
-    from auditor.model import _split_one
+    from auditor.model import zone_and_record
     names = ["a.privatelink.blob.core.windows.net", "a.blob.core.windows.net", "privatelink.a.b", "a.privatelink",
              "a.privatelinkx.privatelink.b", "a.xprivatelink.b", "a..privatelink.b", "a.b.privatelink.privatelink.c",
              "privatelink", "a", "", ".", "a.", ".privatelink", "x.privatelink\n.y", "x.privatelink.", "x.PRIVATELINK.y",
              "6bf46c69-ab-pod01-fc1.privatelink.we.backup.windowsazure.com", "sa.privatelink.queue.core.windows.net"]
     for n in names:
-        assert _split_one(n) == _split_by_labels(n), n
+        assert zone_and_record(n) == _split_by_labels(n), n
 
 
 def test_subscription_and_group_of_an_id_follow_the_patterns():
@@ -165,3 +165,32 @@ def test_subscription_and_group_of_an_id_follow_the_patterns():
     for i in ids:
         want = tuple(m.group(1) if m else "" for m in (sub.search(i), rg.search(i)))
         assert _sub_rg(i) == want, i
+
+
+def test_published_hardening_examples_are_read():
+    """The published payloads of the new types: a CMK + MUA vault, key vaults (one network-restricted), a resource
+    guard; the proxy example's non-ARM id is reported as unreadable, never attributed to a vault."""
+    import json
+    from pathlib import Path
+    from auditor import pipeline
+    d = Path(__file__).parent / "fixtures" / "enhanced"
+    objs = []
+    for f in ("recoveryservices_vaults_put_cmk_mua.json", "keyvault_vaults_create_with_network_acls.json",
+              "keyvault_vaults_get.json", "dataprotection_resourceguards_list_in_subscription.json"):
+        body = json.loads((d / f).read_text())["responses"]
+        body = body.get("200", next(iter(body.values())))["body"]
+        objs += body["value"] if "value" in body else [body]
+    ing = I.Ingested()
+    I.add_objects(ing, objs, "examples")
+    m = pipeline.model_from(ing)
+    v = m.vaults.iloc[0]
+    assert v["key_uri"].startswith("https://cmk2xkv.vault.azure.net/keys/") and v["kv_host"] == "cmk2xkv.vault.azure.net"
+    assert len(m.tables["guards"]) == 1
+    kvs = m.tables["key_vaults"]   # both examples describe the same id: the first read (network-restricted) counts
+    assert len(kvs) == 1 and kvs["default_action"].tolist() == ["Deny"] and kvs["host"].tolist() == [
+        "sample-vault.vault.azure.net"]
+    ing = I.Ingested()
+    I.add_objects(ing, json.loads((d / "recoveryservicesbackup_resourceguardproxies_list.json").read_text())
+                  ["responses"]["200"]["body"]["value"], "examples")
+    t, bad = extract(ing)
+    assert not t.guard_proxies and bad[arm.GUARD_PROXY] and ing.warnings

@@ -25,7 +25,7 @@ def test_committed_role_is_the_generators_output():
 
 
 def test_every_collector_declares_a_read_action():
-    assert set(collect.COLLECTORS) <= set(collect.ACTIONS)
+    assert all(c.action for c in collect.COLLECTORS.values())
     actions = privileges.actions()
     assert actions == sorted(set(actions), key=str.lower)
     assert all(a.endswith("/read") and "*" not in a for a in actions)  # reads only, no wildcards
@@ -56,10 +56,11 @@ def test_each_collectors_action_is_what_arm_checks_for_its_path():
         "private_dns_zone": f"{g}/Microsoft.Network/privateDnsZones/z",
         "role_definition": f"{s}/providers/Microsoft.Authorization/roleDefinitions/1111",
     }
+    assert paths.keys() == collect.COLLECTORS.keys()
     for name, path in paths.items():
-        assert privileges.action_for("GET", path).lower() == collect.ACTIONS[name].lower(), name
+        assert privileges.action_for("GET", path).lower() == collect.COLLECTORS[name].action.lower(), name
     assert privileges.action_for("POST", "/providers/Microsoft.ResourceGraph/resources?api-version=1") == \
-        collect.ACTIONS["resource_graph"]
+        collect.GRAPH_ACTION
     for method, path in (("PUT", f"{g}/Microsoft.Network/privateEndpoints/pe"), ("POST", f"{s}/providers/x/register"),
                          ("DELETE", s)):
         assert privileges.action_for(method, path) is None

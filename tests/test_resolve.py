@@ -1,4 +1,4 @@
-"""Tests of auditor.resolve against a real DNS server on 127.0.0.1 (tests/dnsserver.py)."""
+"""Tests of auditor.dns (the lookups) against a real DNS server on 127.0.0.1 (tests/dnsserver.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +14,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from dnsserver import DNSTestServer, start_dead_server, start_dns_server  # noqa: E402
 
-from auditor import resolve as R  # noqa: E402
-from auditor.resolve import parse_server, resolve_fqdns  # noqa: E402
+from auditor.dns import lookup as R  # noqa: E402
+from auditor.dns import parse_server, resolve_fqdns  # noqa: E402
 
 FAST = dict(timeout=0.3, retries=1)  # a dropped query costs 0.6 s
 BIG = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(80)]  # ~1.3 kB of A records: truncated over UDP

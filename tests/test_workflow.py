@@ -77,7 +77,7 @@ def test_every_auditor_command_parses(wf):
         args = parser.parse_args(argv)  # raises (UsageError) on anything the real CLI would reject
         if args.command == "audit":
             assert args.out == "report"
-            assert sorted(args.format) == sorted(FORMATS) == sorted(["csv", "html", "json", "junit", "markdown"])
+            assert sorted(args.format) == sorted(FORMATS) == sorted(["csv", "html", "json", "junit", "markdown", "sarif"])
     assert any(parser.parse_args(c).command == "audit" for c in cmds)
 
 

@@ -140,6 +140,8 @@
   function init() {
     var vaults = document.getElementById("vaults-table");
     if (vaults && vaults.tBodies.length) { limitTable(vaults, "vault"); }
+    var ages = document.getElementById("open-ages");
+    if (ages && ages.tBodies.length) { limitTable(ages, "open finding"); }
     findings();
   }
 

@@ -49,6 +49,9 @@ COLLECTION_ALIASES = {
     "microsoft.insights/eventtypes/values": {EVENTS},
 }
 _SUB_ID = re.compile(r"^/subscriptions/[^/]+$", re.I)
+IDENTITY_PATH = "/msi/token"
+METADATA_PATH = "/metadata/endpoints"
+GRAPH_GET_BY_IDS = "/v1.0/directoryobjects/getbyids"
 ERROR_CODES = {400: "BadRequest", 401: "AuthenticationFailed", 403: "AuthorizationFailed", 404: "ResourceNotFound",
                405: "MethodNotAllowed", 409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError",
                502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
@@ -201,6 +204,9 @@ class Emulator:
         self.cpu_seconds = 0.0                  # CPU time spent answering (excluding TLS handshakes)
         self.canned: dict[str, dict] = {}       # path -> a published example body served verbatim
         self.post_routes: dict[str, Callable[["Emulator", dict, Any], tuple[int, Any]]] = {}
+        # the App Service managed-identity protocol (what `az login --identity` speaks): GET <url>/msi/token with
+        # X-IDENTITY-HEADER answers the token; off unless set
+        self.identity_header: str | None = None
         self._lock = threading.Lock()
         self._ca = ca or trustme.CA()
         self._dir = Path(workdir or tempfile.mkdtemp(prefix="arm-emulator-"))
@@ -304,8 +310,14 @@ class Emulator:
             h.wfile.write(data)
 
     def _answer(self, h, path, raw_path, query, qlow, entry, raw_body):
+        if path == IDENTITY_PATH and self.identity_header is not None and h.command == "GET":
+            return self._identity(h, qlow)
+        if path == METADATA_PATH and h.command == "GET":  # ARM's cloud metadata (`az cloud register` reads it)
+            return 200, self.cloud_metadata(), {}
         if not entry["token_ok"]:
             return _err(401, "The access token is missing or invalid.")
+        if path.startswith("/v1.0/") and h.command == "POST" and path == GRAPH_GET_BY_IDS:
+            return 200, {"value": []}, {}   # Microsoft Graph (az fills in principal names): no directory objects
         if "api-version" not in qlow:
             return _err(400, "The api-version query parameter (?api-version=) is required for all requests.",
                         "MissingApiVersionParameter")
@@ -342,6 +354,26 @@ class Emulator:
                 headers.update(out[2])
             return out[0], out[1], headers
         return (*self._get(path, raw_path, query, qlow), headers)
+
+    def cloud_metadata(self) -> dict:
+        """``GET /metadata/endpoints``: a cloud whose every endpoint is this emulator (loopback only)."""
+        u = self.url
+        return {"name": "ArmEmulator", "portal": u, "resourceManager": u + "/", "gallery": u + "/",
+                "sqlManagement": u + "/", "graph": u + "/", "graphAudience": u + "/", "microsoftGraphResourceId": u + "/",
+                "authentication": {"loginEndpoint": u, "audiences": [u + "/"], "tenant": "common",
+                                   "identityProvider": "AAD"},
+                "suffixes": {"storage": "core.windows.net", "keyVaultDns": "vault.azure.net",
+                             "sqlServerHostname": "database.windows.net", "acrLoginServer": "azurecr.io"}}
+
+    def _identity(self, h, qlow: dict):
+        """App Service managed identity: the token for ``resource`` when ``X-IDENTITY-HEADER`` is the secret."""
+        if h.headers.get("X-IDENTITY-HEADER") != self.identity_header:
+            return _err(401, "X-IDENTITY-HEADER is missing or wrong.")
+        if not qlow.get("resource"):
+            return _err(400, "resource is required.")
+        return 200, {"access_token": self.token, "expires_on": str(int(time.time()) + 3600),
+                     "resource": qlow["resource"], "token_type": "Bearer",
+                     "client_id": "00000000-0000-4000-8000-00000000c11d"}, {}
 
     def _get(self, path: str, raw_path: str, query: dict, qlow: dict) -> tuple[int, Any]:
         skip = next((v for k, v in qlow.items() if k == "$skiptoken"), None)

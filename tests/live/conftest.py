@@ -2,9 +2,13 @@
 small two-subscription estate built from the published example shapes (tests/estate.py)."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import tempfile
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 
 import pytest
 import trustme
@@ -20,6 +24,28 @@ S3 = "3c3c3c3c-0000-4000-8000-000000000003"   # not listed: reached only through
 OWNER, CONTRIBUTOR, READER = ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c",
                               "acdd72a7-3385-48ef-bd42-f606fba81ae7")
 CUSTOM_ROLE = "5d5d5d5d-0000-4000-8000-00000000c0de"
+
+# Types the demo estate holds (issue #14: RSV-012's resource guard proxies and guards, RSV-013's key vaults) that the
+# live collector does not read yet: their collectors are to be declared in the collector catalogue. Until then the
+# live tests serve and judge the demo without them, so live and offline still see the same estate. Empty this set
+# when the collectors land: the same tests then check them.
+PENDING_COLLECTION = frozenset({"microsoft.recoveryservices/vaults/backupresourceguardproxies",
+                                "microsoft.dataprotection/resourceguards", "microsoft.keyvault/vaults"})
+DEMO_FILE = Path(__file__).resolve().parents[2] / "auditor" / "data" / "demo.json"
+
+
+def collectable(objects: list[dict]) -> list[dict]:
+    return [o for o in objects if str(o.get("type") or "").lower() not in PENDING_COLLECTION]
+
+
+@lru_cache(maxsize=1)
+def collectable_demo() -> Path:
+    """The demo estate as the live collector can read it today (see PENDING_COLLECTION), as a file."""
+    if not PENDING_COLLECTION or not DEMO_FILE.exists():
+        return DEMO_FILE
+    path = Path(tempfile.gettempdir()) / f"auditor-demo-collectable-{os.getpid()}.json"
+    path.write_text(json.dumps(collectable(json.loads(DEMO_FILE.read_text()))))
+    return path
 
 
 def _ago(days: int) -> str:

@@ -12,10 +12,10 @@ import pytest
 from auditor import collect
 from tests.emulator import cli_env
 
-from .conftest import S1, S2
+from .conftest import S1, S2, collectable_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
 
 
 def _cli_ready() -> str | None:

@@ -8,12 +8,12 @@ import logging
 
 import pytest
 
-from auditor import collect
+from auditor import arm, collect
 from tests.emulator import Fault, az_calls
 
 from .conftest import S1, S2, S3, TENANT
 
-NET_TYPES = {collect.T_PE, collect.T_NIC, collect.T_VNET, collect.T_ZONE}
+NET_TYPES = {arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET, arm.ZONE}
 
 
 def ids(result) -> dict[str, dict]:
@@ -31,7 +31,7 @@ def test_collects_exactly_the_estate(small, run, emulator, az_dir, workers):
     assert sorted(got) == sorted(small.expected)
     assert got == small.expected  # every object exactly as ARM sent it (camelCase, nested properties)
     assert len(result["resources"]) == len(got)  # the management-group assignment listed twice is kept once
-    assert set(result["collected_types"]) >= NET_TYPES | {collect.T_A, collect.T_LINK, collect.T_RA, collect.T_EVENT}
+    assert set(result["collected_types"]) >= NET_TYPES | {arm.A_RECORD, arm.VNET_LINK, arm.ROLE_ASSIGNMENT, arm.EVENT}
     assert result["collected_at"].endswith("Z")
 
     reqs = emulator.requests
@@ -110,8 +110,8 @@ def test_unreadable_reference_and_exhausted_retries_are_errors(small, run, emula
     result = run()
     errs = {e["scope"]: e for e in result["errors"]}
     assert errs.keys() == {pe_hub, f"/subscriptions/{S2}"}
-    assert errs[pe_hub]["types"] == [collect.T_PE] and errs[pe_hub]["status"] == 403
-    assert errs[f"/subscriptions/{S2}"]["types"] == [collect.T_VAULT] and errs[f"/subscriptions/{S2}"]["status"] == 503
+    assert errs[pe_hub]["types"] == [arm.PRIVATE_ENDPOINT] and errs[pe_hub]["status"] == 403
+    assert errs[f"/subscriptions/{S2}"]["types"] == [arm.VAULT] and errs[f"/subscriptions/{S2}"]["status"] == 503
     got = ids(result)
     assert small.by_name["vault-b"]["id"].lower() not in got and pe_hub.lower() not in got
     assert small.by_name["pe-3"]["id"].lower() in got  # the rest of S2 is still read
@@ -127,8 +127,8 @@ def test_malformed_body_and_404_subscription_collection_are_errors(small, run, e
                         Fault(status=404, prefix=links)]
     result = run()
     errs = {(e["scope"].lower(), tuple(e["types"])): e for e in result["errors"]}
-    assert errs.keys() == {(f"/subscriptions/{S1}", (collect.T_VNET,)), (f"/subscriptions/{S1}", (collect.T_NIC,))}
-    assert "malformed" in errs[(f"/subscriptions/{S1}", (collect.T_VNET,))]["message"]
+    assert errs.keys() == {(f"/subscriptions/{S1}", (arm.VNET,)), (f"/subscriptions/{S1}", (arm.NIC,))}
+    assert "malformed" in errs[(f"/subscriptions/{S1}", (arm.VNET,))]["message"]
     assert not [o for o in result["resources"] if "/virtualnetworklinks/" in o["id"].lower()
                 and o["id"].lower().startswith(small.by_name["zone-1"]["id"].lower())]
 
@@ -141,7 +141,7 @@ def test_never_registers_a_provider(small, run, emulator):
     result = run()
     assert {r["method"] for r in emulator.requests} == {"GET"}
     assert [(e["scope"], e["status"], e["types"]) for e in result["errors"]] == [
-        (f"/subscriptions/{S1}", 409, [collect.T_ZONE])]
+        (f"/subscriptions/{S1}", 409, [arm.ZONE])]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -196,6 +196,12 @@ def test_collectors_are_data():
     levels = {c.level for c in collect.COLLECTORS.values()}
     assert levels == {"tenant", "subscription", "vault", "pe", "zone", "id"}
     assert all(":" in c.client and "." in c.call for c in collect.COLLECTORS.values())
+    # follow-ups are data too: every read names a collector, with a subject and scope the enumerator knows
+    thens = [t for c in collect.COLLECTORS.values() for t in c.then]
+    reads = [r for t in thens for r in t.reads]
+    assert reads and all(r.collector in collect.COLLECTORS for r in reads)
+    assert {t.scope for t in thens} <= {"any", "in", "out"} and {t.source for t in thens} <= {None, "arm"}
+    assert {r.subject for r in reads} == {"id", "subscription", "listed", "principal", "assignment"}
 
 
 def test_collected_text_round_trips_whatever_the_sdk_parsed():
@@ -207,7 +213,7 @@ def test_collected_text_round_trips_whatever_the_sdk_parsed():
     body = '[{"id": "/subscriptions/B/x", "n": 123456789012345678901234567890, "f": NaN, "s": "\\ud800 \\u202e é",' \
            ' "nested": {"l": [1, 2.5, null, true]}}, {"id": "/subscriptions/a/y"}, {"no": "id"}, [1, 2]]'
     objs = json.loads(body)
-    spool = collect._Spool()
+    spool = collect.Spool()
     spool.extend(objs)
     got = spool.collected()
     assert len(got) == 4

@@ -90,3 +90,34 @@ def test_token_bucket_and_every_kth_fault(emulator, token, credential):
     assert result["errors"] == []
     assert any(r.get("status") == 429 for r in emulator.requests)
     assert any(r.get("status") == 500 for r in emulator.requests)
+
+
+def test_serves_the_hardening_types(emulator, token):
+    """What RSV-012/013's collectors will read (issue #14), served from the demo estate the way ARM scopes it: a
+    vault's resource guard proxies, a guard by id and per subscription, key vaults per subscription, and the role
+    assignments at and under a guard's scope."""
+    import json
+    objects = json.loads((Path(__file__).resolve().parents[2] / "auditor" / "data" / "demo.json").read_text())
+    emulator.set_estate(objects)
+    emulator.page_size = 50
+    proxy = next(o for o in objects if o.get("type") == "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies"
+                 and "rsv-prod-sql-06" in o["id"])
+    vault = proxy["id"].rsplit("/backupResourceGuardProxies/", 1)[0]
+    page = get(emulator, vault + "/backupResourceGuardProxies", token, **{"api-version": "2026-08-01"}).json()
+    assert [o["id"] for o in page["value"]] == [proxy["id"]]
+    guard = proxy["properties"]["resourceGuardResourceId"]
+    assert get(emulator, guard, token, **{"api-version": "2026-06-01"}).json()["type"] == \
+        "Microsoft.DataProtection/resourceGuards"
+    sub = "/subscriptions/" + guard.split("/")[2]
+    listed = get(emulator, sub + "/providers/Microsoft.DataProtection/resourceGuards", token,
+                 **{"api-version": "2026-06-01"}).json()["value"]
+    assert guard in {o["id"] for o in listed}
+    ras = get(emulator, guard + "/providers/Microsoft.Authorization/roleAssignments", token,
+              **{"api-version": "2022-04-01", "$filter": "atScope()"}).json()["value"]
+    assert {r["properties"]["roleDefinitionId"].rsplit("/", 1)[-1] for r in ras} >= {
+        "f54b6d04-23c6-443e-b462-9c16ab7b4a52", "c2a970b4-16a7-4a51-8c84-8a8ea6ee0bb8"}
+    kv_subs = {o["id"].split("/")[2] for o in objects if o.get("type") == "Microsoft.KeyVault/vaults"}
+    for s in kv_subs:
+        kvs = get(emulator, f"/subscriptions/{s}/providers/Microsoft.KeyVault/vaults", token,
+                  **{"api-version": "2026-05-15"}).json()["value"]
+        assert kvs and all(o["type"] == "Microsoft.KeyVault/vaults" for o in kvs)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from auditor import cli, collect, engine, pipeline
+from auditor import arm, cli, collect, engine, pipeline
 from auditor.rules import ALL
+from tests.live.conftest import collectable_demo
 from tests.emulator import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
 OBJECTS = json.loads(DEMO.read_text())
 SUBS = {o["displayName"]: o["subscriptionId"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 PROD, DEV, HUB = SUBS["contoso-prod"], SUBS["contoso-dev"], SUBS["contoso-connectivity-hub"]
@@ -160,7 +161,7 @@ def test_503_bursts_are_retried(demo, tmp_path, capsys):
 
 
 def test_connection_resets_and_timeouts_are_retried(demo, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(collect, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(collect.settings, "READ_TIMEOUT", 0.5)
     demo.faults += [Fault(reset=True, prefix=f"/subscriptions/{PROD}/providers/Microsoft.Network/privateEndpoints",
                           times=2),
                     Fault(reset=True, prefix=f"/subscriptions/{DEV}", every=3, times=3),
@@ -206,7 +207,7 @@ def test_403_on_one_subscription(demo, tmp_path, capsys, workers):
     assert run.code == 3
     assert {(e["scope"].lower(), e["status"]) for e in run.doc["errors"]} == {(f"/subscriptions/{DEV}", 403)}
     assert {t for e in run.doc["errors"] for t in e["types"]} == {
-        collect.T_VAULT, collect.T_PE, collect.T_NIC, collect.T_VNET, collect.T_ZONE, collect.T_RA, collect.T_PROVIDER}
+        arm.VAULT, arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET, arm.ZONE, arm.ROLE_ASSIGNMENT, arm.PROVIDER}
     provider = {("SUB-001", "Microsoft.RecoveryServices"), ("SUB-002", "Microsoft.RecoveryServices")}
     assert_exact(run, truth(), ABSENCE_ROWS | provider, absent=DEV)
     assert [k for k in run.rows if f"/subscriptions/{DEV}/" in k[1]] == [
@@ -238,7 +239,7 @@ def test_403_on_one_dns_zone(demo, tmp_path, capsys):
     run = audit(tmp_path, capsys)
     assert run.code == 3
     assert sorted((e["scope"].lower(), e["status"], tuple(e["types"])) for e in run.doc["errors"]) == [
-        (z.lower(), 403, (collect.T_A,)), (z.lower(), 403, (collect.T_LINK,))]
+        (z.lower(), 403, (arm.A_RECORD,)), (z.lower(), 403, (arm.VNET_LINK,))]
     assert_exact(run, truth(), DEV_QUEUE_DIRECT | ABSENCE_QUEUE_ROWS)
     _error_messages_name(run, z, "HTTP 403")
 
@@ -250,7 +251,7 @@ def test_malformed_json_body(demo, tmp_path, capsys):
     run = audit(tmp_path, capsys)
     assert run.code == 3
     [err] = run.doc["errors"]
-    assert (err["scope"].lower(), err["status"], err["types"]) == (z.lower(), 200, [collect.T_A]) and "malformed" in err["message"]
+    assert (err["scope"].lower(), err["status"], err["types"]) == (z.lower(), 200, [arm.A_RECORD]) and "malformed" in err["message"]
     direct = {(r, f"pe-rsv-prod-v2-0{i}") for r in ("DNS-001", "DNS-003") for i in (1, 2, 3)}  # v2: blob FQDNs
     direct |= {(r, pe) for r in ("DNS-002", "DNS-003")
                for pe in ("pe-rsv-hub-mars-01_ecs697b65cb_blob", "pe-rsv-hub-mars-01_prot325abdec_blob")}
@@ -262,23 +263,25 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
     """contoso-dev's backup zone never answers its link listing in time: DNS-001/003/004 of the dev backup
     endpoints are Error, and so are the absence rows of backup FQDNs elsewhere (that zone might be linked to their
     VNets); IAM-001 reads only blob/queue zones and stands."""
-    monkeypatch.setattr(collect, "READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(collect.settings, "READ_TIMEOUT", 0.3)
     monkeypatch.setitem(collect.RETRY, "retry_total", 2)
     z = zone(DEV, BACKUP_ZONE)
     demo.faults.append(Fault(delay=0.8, prefix=z + "/virtualNetworkLinks"))
     run = audit(tmp_path, capsys)
     assert run.code == 3
     [err] = run.doc["errors"]
-    assert (err["scope"].lower(), err["status"], err["types"]) == (z.lower(), None, [collect.T_LINK])
+    assert (err["scope"].lower(), err["status"], err["types"]) == (z.lower(), None, [arm.VNET_LINK])
     direct = {(r, pe) for r in ("DNS-001", "DNS-003", "DNS-004") for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")}
     assert_exact(run, truth(), direct | ABSENCE_BACKUP_ROWS)
     _error_messages_name(run, z, "")
 
 
 DEV_PE_ERRORS = {(r, pe) for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")
-                 for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002")} \
+                 for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002", "PE-004",
+                           "PE-005")} \
     | {(r, v) for v in ("rsv-dev-sql-01", "rsv-dev-sql-02") for r in ("IAM-001", "RSV-005")}
-# (RSV-003 stands: the vault's own connection list says whether an approved AzureBackup_secondary exists)
+# (RSV-003 stands: the vault's own connection list says whether an approved AzureBackup_secondary exists; so does
+# RSV-008 where the vault side lists an approved one)
 
 
 def _dev_pe_listing_reset(demo, tmp_path, capsys) -> Run:
@@ -293,10 +296,11 @@ def test_connection_resets_exhausted(demo, tmp_path, capsys):
     run = _dev_pe_listing_reset(demo, tmp_path, capsys)
     assert run.code == 3
     [err] = run.doc["errors"]
-    assert (err["scope"].lower(), err["status"], err["types"]) == (f"/subscriptions/{DEV}", None, [collect.T_PE])
+    assert (err["scope"].lower(), err["status"], err["types"]) == (f"/subscriptions/{DEV}", None, [arm.PRIVATE_ENDPOINT])
     expected = truth()
     storage = {k for k in expected if DEV in k[1] and ("_ecs" in k[1] or "_prot" in k[1])}
-    assert len(storage) == 6 * 7 and not storage & set(run.rows)  # 6 storage endpoints x 7 endpoint rules
+    endpoint_rules = sum(1 for r in ALL if r.subject == "endpoints" and r.only_with is None)
+    assert len(storage) == 6 * endpoint_rules and not storage & set(run.rows)  # 6 storage endpoints x each rule
     # a PE listing error holds no zone, record or link: the absence verdicts elsewhere stand
     # the VNets and subnets of dev cannot show which endpoints they hold: Error, not "holds no backup endpoint"
     held = {("DNS-006", "vnet-rsv-dev-sql-01"), ("DNS-006", "vnet-rsv-dev-sql-02"), ("PE-003", "snet-pe")}

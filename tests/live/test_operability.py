@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from auditor import privileges
+from tests.live.conftest import collectable_demo
 from tests.emulator import Fault, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
 OBJECTS = json.loads(DEMO.read_text())
 SUBS = {o["subscriptionId"]: o["displayName"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 

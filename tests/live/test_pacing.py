@@ -80,7 +80,7 @@ def test_429s_that_still_come_are_retried_and_empty_the_bucket(estate, emulator,
 
 
 def test_pace_keys():
-    assert collect._pace_key("https://h/subscriptions/ABC/providers/x?api-version=1") == "abc"
-    assert collect._pace_key("https://h/providers/Microsoft.ResourceGraph/resources?api-version=1") == "graph"
-    assert collect._pace_key("https://h/subscriptions?api-version=1") == "tenant"
-    assert collect._seconds("00:01:05") == 65 and collect._seconds("2") == 2 and collect._seconds("x") is None
+    assert collect.pace_key("https://h/subscriptions/ABC/providers/x?api-version=1") == "abc"
+    assert collect.pace_key("https://h/providers/Microsoft.ResourceGraph/resources?api-version=1") == "graph"
+    assert collect.pace_key("https://h/subscriptions?api-version=1") == "tenant"
+    assert collect.seconds("00:01:05") == 65 and collect.seconds("2") == 2 and collect.seconds("x") is None

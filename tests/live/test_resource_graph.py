@@ -13,9 +13,10 @@ from auditor import collect, engine, pipeline
 from auditor.rules import ALL
 from tests import synth
 from tests.emulator import Fault, ResourceGraph, cli_env
+from tests.live.conftest import collectable_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "auditor" / "data" / "demo.json"
+DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
 GRAPH = "/providers/microsoft.resourcegraph/resources"
 
 

@@ -238,3 +238,63 @@ def test_big_tables_show_a_limited_number_of_rows_until_show_all(browser, big_re
         assert p.console == [] and p.dialogs == []
     finally:
         p.close()
+
+
+# ------------------------------------------------------------------------------------------------ trend (--history)
+
+TREND_SCREENSHOT = os.environ.get("AUDITOR_TREND_SCREENSHOT", "/tmp/report-trend.png")
+
+
+@pytest.fixture(scope="module")
+def trend_report(tmp_path_factory):
+    """Ten nights over a changing estate recorded with --history; the last night's report.html."""
+    from auditor import history
+    from auditor.cli import main
+    from tests import history_estates as H
+    d = tmp_path_factory.mktemp("trend")
+    paths, expected = H.write_nights(d)
+    for k, p in enumerate(paths):
+        assert main(["audit", "--input", str(p), "--out", str(d / "out"), "--history", str(d / "h.sqlite"),
+                     "--run-time", history.iso(H.night_time(k)), "--format", "html", "--fail-on", "never",
+                     "-q"]) == 0
+    return (d / "out" / "report.html").resolve().as_uri(), expected, history.report(d / "h.sqlite")
+
+
+def test_trend_section_renders_under_the_strict_csp(browser, trend_report):
+    url, expected, data = trend_report
+    p = Page(browser, url)
+    try:
+        p.page.wait_for_timeout(200)
+        assert p.requests == [url] and p.console == [] and p.dialogs == []   # a CSP violation logs an error
+        pg = p.page
+        csp = pg.get_attribute('meta[http-equiv="Content-Security-Policy"]', "content")
+        assert "default-src 'none'" in csp and "unsafe-inline" not in csp and "style-src 'sha256-" in csp
+        assert pg.is_visible("#trend") and pg.is_visible("#trend-chart")
+        box = pg.locator("#trend-chart").bounding_box()
+        assert box["width"] > 400 and box["height"] > 150
+        # one bar per (night, severity with findings), drawn in its severity's colour; the compliance line
+        bars = pg.eval_on_selector_all("#trend-chart rect.bar", "rs => rs.map(r => [r.dataset.run, "
+                                       "r.dataset.severity, r.getBBox().height, getComputedStyle(r).fill])")
+        assert len({b[0] for b in bars}) == len(expected)
+        assert all(h > 0 for _, _, h, _ in bars)
+        assert {b[3] for b in bars if b[1] == "Critical"} <= {"rgb(111, 29, 146)"}
+        assert pg.eval_on_selector("#trend-line", "l => l.points.numberOfItems") == len(expected)
+        # the runs table (newest first) and the delta line match the history
+        cells = pg.eval_on_selector_all("#trend-runs tbody tr", "rs => rs.map(r => [r.cells[0].textContent, "
+                                        "r.cells[9].textContent, r.cells[10].textContent])")
+        assert cells == [[str(r["run_id"]), str(r["new"]), str(r["resolved"])] for r in data["runs"][::-1]]
+        delta = pg.text_content("#trend-delta")
+        assert f"{data['runs'][-1]['new']} new" in delta and f"{data['runs'][-1]['resolved']} resolved" in delta
+        ages = pg.eval_on_selector_all("#open-ages tbody tr", "rs => rs.map(r => [r.cells[4].textContent, "
+                                       "r.cells[0].textContent])")
+        assert sorted(map(tuple, ages)) == sorted((o["resource_id"], f"{o['age_days']:g}") for o in data["open"])
+        assert "0" in {age for _, age in ages}   # opened on the last night
+        assert len(ages) == len(expected[-1])
+        pg.locator("#trend").screenshot(path=TREND_SCREENSHOT)
+        assert Path(TREND_SCREENSHOT).stat().st_size > 10_000
+        pg.emulate_media(media="print")
+        overflow = pg.evaluate("Array.from(document.querySelectorAll('table, svg'))"
+                               ".filter(t => t.getBoundingClientRect().width > document.body.clientWidth + 2).length")
+        assert overflow == 0
+    finally:
+        p.close()

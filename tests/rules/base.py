@@ -50,6 +50,10 @@ def _base() -> tuple[list[dict], dict[str, str]]:
     for key in ("ecs_blob", "ecs_queue", "pro_blob"):
         o = next(p for p in pes if p["id"] == spe[key])
         aliases[f"${key}_acct"] = o["properties"]["customDnsConfigs"][0]["fqdn"].split(".")[0]
+    # the hardening cases (RSV-012/013, PE-005): a Resource Guard in the hub, a subscription outside the audit
+    aliases["$guard"] = f"/subscriptions/{hub}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/guard1"
+    aliases["$outside"] = "0b352192-dcac-4cc7-992e-a96190ccc68c"
+    aliases["$pe_name"] = "pe-rsv1"
     return objs, aliases
 
 

@@ -1,4 +1,4 @@
-"""Name resolution for ``auditor audit --resolve`` (rule DNS-007).
+"""The DNS lookups for ``auditor audit --resolve`` (rule DNS-007).
 
 Resolves many FQDNs concurrently (asyncio + dnspython) against given DNS servers or the
 system resolver configuration, follows CNAME chains (as Azure's public names do:
@@ -147,7 +147,10 @@ def _to_ip(host: str) -> str:
     return infos[0][4][0]
 
 
-class _Engine:
+class FqdnResolver:
+    """Resolves names against an ordered list of servers: bounded concurrency, retries, CNAME chains, dead-server
+    detection (one instance per run)."""
+
     def __init__(self, servers: list[_Server], timeout: float, retries: int, concurrency: int):
         self.servers, self.timeout, self.retries = servers, timeout, max(0, retries)
         self.sem = asyncio.Semaphore(max(1, concurrency))
@@ -265,8 +268,8 @@ class _Engine:
 
 
 async def _run(names: list[str], servers: list[_Server], timeout, retries, concurrency, lifetime) -> list[_Row]:
-    engine = _Engine(servers, timeout, retries, concurrency)
-    tasks = {n: asyncio.ensure_future(engine.resolve(n)) for n in names}
+    resolver = FqdnResolver(servers, timeout, retries, concurrency)
+    tasks = {n: asyncio.ensure_future(resolver.resolve(n)) for n in names}
     if tasks:
         _done, pending = await asyncio.wait(tasks.values(), timeout=lifetime)
         for t in pending:

@@ -1,14 +1,14 @@
-"""``--resolve``: resolve every FQDN of every backup and storage endpoint and put the verdicts on the endpoints view
-(rule DNS-007) and the FQDN view (the HTML chain)."""
+"""``--resolve``, the model side: resolve every FQDN of every backup and storage endpoint (:mod:`.lookup`) and put
+the verdicts on the endpoints view (rule DNS-007) and the FQDN view (the HTML chain)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from .model import Model
+from ..model import Model
 
 
 def attach_resolution(m: Model, *, servers=None, timeout: float = 2.0, retries: int = 2) -> pd.DataFrame:
-    from .resolve import resolve_fqdns
+    from .lookup import resolve_fqdns
     ep, fq = m.endpoints, m.fqdns
     wanted = ep.loc[(ep["backup"] | ep["storage"]) & ep["in_input"], "id"]
     fq = fq[fq["pe_id"].isin(set(wanted))]
