@@ -32,14 +32,22 @@ GUARD_PROXY = "Microsoft.RecoveryServices/vaults/backupResourceGuardProxies"
 RESOURCE_GUARD = "Microsoft.DataProtection/resourceGuards"
 KEY_VAULT = "Microsoft.KeyVault/vaults"
 
+# the workload side (WL-*): the VMs a vault protects (through its AzureWorkload containers and items) and their network
+PROTECTION_CONTAINER = "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers"
+VM = "Microsoft.Compute/virtualMachines"
+NSG = "Microsoft.Network/networkSecurityGroups"
+ROUTE_TABLE = "Microsoft.Network/routeTables"
+VNET_PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
+
 KNOWN_TYPES = (VAULT, STORAGE_CONFIG, PROTECTED_ITEM, VAULT_PE_CONNECTION, PRIVATE_ENDPOINT, ZONE_GROUP, NIC, VNET,
                SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT,
-               GUARD_PROXY, RESOURCE_GUARD, KEY_VAULT)
+               GUARD_PROXY, RESOURCE_GUARD, KEY_VAULT, PROTECTION_CONTAINER, VM, NSG, ROUTE_TABLE, VNET_PEERING)
 
 # Lower-cased spelling -> canonical name, with the other spellings ARM and its tools use for the same type.
 CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
 CANONICAL["microsoft.recoveryservices/vaults/protectioncontainers/protecteditems"] = PROTECTED_ITEM
 CANONICAL["microsoft.resources/subscriptions/providers"] = PROVIDER
+CANONICAL["microsoft.recoveryservices/vaults/protectioncontainers"] = PROTECTION_CONTAINER
 
 
 def canonical(arm_type: str | None) -> str | None:
@@ -97,6 +105,16 @@ WRITE_DNS_A_ACTION = "microsoft.network/privatednszones/a/write"
 REREGISTER_CUTOFF = "2020-05-01T00:00:00Z"          # the seed's "registered before May 1 2020"
 RECOVERY_SERVICES = "Microsoft.RecoveryServices"
 MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
+WORKLOAD_MANAGEMENT = "azureworkload"                # backupManagementType of SQL/SAP HANA/ASE in a VM (lower-cased)
+VM_IN_ID = "/providers/microsoft.compute/virtualmachines/"
+# WL-003/004: the NSG destinations that cover Microsoft Entra ID, a private endpoint's IP; the outbound defaults
+ENTRA_DESTINATIONS = frozenset({"*", "0.0.0.0/0", "internet", "azurecloud", "azureactivedirectory"})
+NSG_DEFAULT_OUTBOUND = (   # (name, priority, source, destination, access) when an NSG lists no defaultSecurityRules
+    ("AllowVnetOutBound", 65000, "VirtualNetwork", "VirtualNetwork", "Allow"),
+    ("AllowInternetOutBound", 65001, "*", "Internet", "Allow"),
+    ("DenyAllOutBound", 65500, "*", "*", "Deny"),
+)
+FORWARDING_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})   # WL-002: routes not judged from config
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SUB_ID = re.compile(r"^/subscriptions/([^/]+)/?$", re.I)

@@ -27,16 +27,18 @@ COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "su
            "exemption_category", "exemption_justification", "policy_ids", "mcsb_controls"]
 FRAMEWORK_COLUMNS = ["policy_ids", "mcsb_controls"]   # appended last: the columns before them keep their positions
 SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "subnets": (arm.VNET, arm.SUBNET),
-                 "vnets": (arm.VNET,), "providers": (arm.PROVIDER,)}
+                 "vnets": (arm.VNET,), "providers": (arm.PROVIDER,), "workloads": (arm.VM, arm.NIC, arm.VNET)}
 # The types whose absence could change whether a rule applies to a subject at all.
 SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, arm.VAULT, arm.VNET, arm.NIC),
                    "subnets": (arm.VNET, arm.SUBNET, arm.PRIVATE_ENDPOINT), "vnets": (arm.VNET, arm.PRIVATE_ENDPOINT),
-                   "providers": (arm.PROVIDER, arm.VAULT)}
+                   "providers": (arm.PROVIDER, arm.VAULT),
+                   "workloads": (arm.VM, arm.NIC)}
 ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
 TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
                "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:
                "virtual networks", arm.SUBNET: "subnets", arm.SUBSCRIPTION: "subscriptions", arm.PROVIDER:
-               "resource providers", arm.ROLE_ASSIGNMENT: "role assignments"}
+               "resource providers", arm.ROLE_ASSIGNMENT: "role assignments",
+               arm.VM: "virtual machines", arm.NSG: "network security groups", arm.ROUTE_TABLE: "route tables"}
 REF_ERROR_VIEWS = {"subnets", "vnets"}
 
 
@@ -174,7 +176,8 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     if not rule.judges_references:
         ref = ~in_input & ~malformed
         state = np.where(ref, "NotApplicable", state)
-        msg = np.where(ref, f"the {label} is not in the input", msg)
+        msg = np.where(ref, view["not_in_input"].fillna(f"the {label} is not in the input") if "not_in_input" in view
+                       else f"the {label} is not in the input", msg)
     else:
         ref = pd.Series(False, index=idx)
 

@@ -538,7 +538,7 @@ def attach(m) -> None:
         per_id.setdefault(rid, Fixes())[rule] = _text(found)
     for vnet, zs in zones_of_vnet.items():
         per_id.setdefault(vnet, Fixes())["DNS-006"] = ", ".join(sorted(zs))
-    for view in (m.vaults, m.endpoints, m.subnets, m.vnets, m.providers):
+    for view in (m.vaults, m.endpoints, m.subnets, m.vnets, m.providers):  # (no rule on the workloads view reads it)
         view["fixes"] = [per_id.get(rid, _NONE) if isinstance(rid, str) else _NONE for rid in view["id"].tolist()]
     m.steps = steps
 

@@ -20,9 +20,10 @@ SUBJECT_TYPES = {
     "subnets": "Microsoft.Network/virtualNetworks/subnets",
     "vnets": "Microsoft.Network/virtualNetworks",
     "providers": "Microsoft.Resources/providers",
+    "workloads": arm.VM,
 }
 SUBJECT_LABELS = {"vaults": "vault", "endpoints": "private endpoint", "subnets": "subnet",
-                  "vnets": "virtual network", "providers": "resource provider"}
+                  "vnets": "virtual network", "providers": "resource provider", "workloads": "workload"}
 
 Pred = Callable[[pd.DataFrame, dict], pd.Series]
 

@@ -259,6 +259,30 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
     return rows
 
 
+_LINK_STATES = ("ok", "bad", "na")
+
+
+def _workload_rows(chain: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The vault's protected workloads: VM -> VNet -> (same VNet | peered | not reachable) -> linked zones -> NSG
+    verdicts for Microsoft Entra ID and for the endpoint IPs; each link a cell with its state."""
+    rows: list[dict[str, Any]] = []
+    for w in chain.get("workloads") or []:
+        if not isinstance(w, Mapping):
+            continue
+        cells = {}
+        for key in ("reach", "zones", "entra", "endpoints"):
+            v = w.get(key)
+            state, text = (v[0], v[1]) if isinstance(v, (list, tuple)) and len(v) == 2 else ("na", "—")
+            cells[key] = _cell(state if state in _LINK_STATES else "na", clean_text(text) or "—")
+        name = clean_text(w.get("vm_name")) or _last_segment(clean_text(w.get("vm_id")))
+        in_input = w.get("in_input") is not False
+        vm = _cell("na" if not in_input else ("bad" if w.get("broken") else "ok"), name, clean_text(w.get("note")))
+        vm["id"] = clean_text(w.get("vm_id"))
+        vnet = clean_text(w.get("vnet"))
+        rows.append({"vm": vm, "vnet": _cell("ok" if vnet else "na", _last_segment(vnet) or "—", vnet), **cells})
+    return rows
+
+
 def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Detailed chains (every broken one, and the first HEALTHY_DETAIL healthy ones), and the other healthy ones as
@@ -278,13 +302,15 @@ def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool
                                 "fqdns": sum(len(e.get("fqdns") or []) for e in eps)})
                 continue
         rows = _chain_rows(ch, resolve_used)
+        workloads = _workload_rows(ch)
         out.append({"vault_id": vault_id,
                     "vault_name": clean_text(ch.get("vault_name")) or _vault_name(vault_id),
                     "subscription_id": clean_text(ch.get("subscription_id")),
                     "experience": clean_text(ch.get("experience")),
                     "experience_evidence": clean_text(ch.get("experience_evidence")),
-                    "rows": rows,
-                    "broken": sum(1 for r in rows if r["result"]["state"] == "bad")})
+                    "rows": rows, "workloads": workloads,
+                    "broken": sum(1 for r in rows if r["result"]["state"] == "bad")
+                    + sum(1 for w in workloads if w["vm"]["state"] == "bad")})
     return out, compact
 
 

@@ -171,13 +171,16 @@ def nic(sub: str, rg: str, name: str, *, subnet_id: str, pe: str | None, ips: li
 
 
 def vnet(sub: str, rg: str, name: str, *, prefix: str, subnets: list[tuple[str, str, list[str]]],
-         dns_servers: list[str] | None = None) -> dict:
+         dns_servers: list[str] | None = None, subnet_refs: dict[str, dict] | None = None,
+         peerings: list[dict] | None = None) -> dict:
+    """``subnet_refs``: per subnet name, extra properties (``networkSecurityGroup``, ``routeTable`` references)."""
     vid = f"{rg_id(sub, rg)}/providers/{NET}/virtualNetworks/{name}"
     props = {"addressSpace": {"addressPrefixes": [prefix]}, "provisioningState": "Succeeded",
              "subnets": [{"name": s, "id": f"{vid}/subnets/{s}", "properties": {
                  "addressPrefix": p, "provisioningState": "Succeeded", "privateEndpointNetworkPolicies": "Disabled",
-                 "ipConfigurations": [{"id": c} for c in cfgs]}} for s, p, cfgs in subnets],
-             "virtualNetworkPeerings": [], "enableDdosProtection": False}
+                 "ipConfigurations": [{"id": c} for c in cfgs], **(subnet_refs or {}).get(s, {})}}
+                 for s, p, cfgs in subnets],
+             "virtualNetworkPeerings": peerings or [], "enableDdosProtection": False}
     if dns_servers is not None:
         props["dhcpOptions"] = {"dnsServers": dns_servers}
     return {"id": vid, "name": name, "type": f"{NET}/virtualNetworks", "location": "westeurope",
@@ -266,3 +269,116 @@ def protected_item(vault_id: str, vm: str) -> dict:
 def hosts(prefix: str):
     """Usable host addresses of a subnet prefix, skipping Azure's first four."""
     return (str(h) for i, h in enumerate(ipaddress.ip_network(prefix).hosts()) if i >= 3)
+
+
+# ------------------------------------------------------------------------------------ the workload side (WL-*)
+# Shapes: ProtectionContainers_List (AzureWorkload, VMAppContainer), VirtualMachine_Get, NetworkInterfaceGet,
+# NetworkSecurityGroupGet, RouteTableGet, VirtualNetworkPeeringGet (tests/fixtures/arm-examples).
+
+def protection_container(vault_id: str, vm_id: str, workload: str = "SQLDataBase") -> dict:
+    rg, vm = vm_id.split("/")[4], vm_id.rsplit("/", 1)[-1]
+    name = f"VMAppContainer;Compute;{rg};{vm}"
+    return {"id": f"{vault_id}/backupFabrics/Azure/protectionContainers/{name}", "name": name,
+            "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers",
+            "properties": {"backupManagementType": "AzureWorkload", "containerType": "VMAppContainer",
+                           "friendlyName": vm, "healthStatus": "Healthy", "registrationStatus": "Registered",
+                           "sourceResourceId": vm_id, "workloadType": workload,
+                           "extendedInfo": {"hostServerName": f"{vm}.contoso.local", "nodesList": []}}}
+
+
+def vm_id(sub: str, rg: str, name: str) -> str:
+    return f"{rg_id(sub, rg)}/providers/Microsoft.Compute/virtualMachines/{name}"
+
+
+def virtual_machine(sub: str, rg: str, name: str, nic_ids: list[str], location: str = "westeurope") -> dict:
+    return {"id": vm_id(sub, rg, name), "name": name, "type": "Microsoft.Compute/virtualMachines",
+            "location": location, "tags": {}, "etag": '"1"',
+            "properties": {"vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, vm_id(sub, rg, name))),
+                           "hardwareProfile": {"vmSize": "Standard_E8s_v5"},
+                           "storageProfile": {"imageReference": {"publisher": "MicrosoftSQLServer",
+                                                                 "offer": "sql2022-ws2022", "sku": "enterprise-gen2",
+                                                                 "version": "latest"},
+                                              "osDisk": {"osType": "Windows", "name": f"{name}-os",
+                                                         "createOption": "FromImage", "caching": "ReadWrite"}},
+                           "osProfile": {"computerName": name[:15], "adminUsername": "azureadmin",
+                                         "windowsConfiguration": {"provisionVMAgent": True}},
+                           "networkProfile": {"networkInterfaces": [
+                               {"id": n, "properties": {"primary": i == 0}} for i, n in enumerate(nic_ids)]},
+                           "provisioningState": "Succeeded", "timeCreated": "2024-02-01T08:00:00+00:00"}}
+
+
+def vm_nic(sub: str, rg: str, name: str, *, subnet_id: str, ip: str, vm: str, nsg: str | None = None,
+           asgs: list[str] = ()) -> dict:
+    nid = f"{rg_id(sub, rg)}/providers/{NET}/networkInterfaces/{name}"
+    ipc = {"provisioningState": "Succeeded", "privateIPAddress": ip, "privateIPAllocationMethod": "Dynamic",
+           "subnet": {"id": subnet_id}, "primary": True, "privateIPAddressVersion": "IPv4"}
+    if asgs:
+        ipc["applicationSecurityGroups"] = [{"id": a} for a in asgs]
+    props = {"provisioningState": "Succeeded",
+             "ipConfigurations": [{"name": "ipconfig1", "id": f"{nid}/ipConfigurations/ipconfig1", "properties": ipc}],
+             "dnsSettings": {"dnsServers": [], "appliedDnsServers": []}, "enableAcceleratedNetworking": True,
+             "enableIPForwarding": False, "primary": True, "virtualMachine": {"id": vm}, "nicType": "Standard"}
+    if nsg:
+        props["networkSecurityGroup"] = {"id": nsg}
+    return {"id": nid, "name": name, "type": f"{NET}/networkInterfaces", "location": "westeurope", "properties": props}
+
+
+_DEFAULT_RULES = (("AllowVnetInBound", 65000, "Inbound", "VirtualNetwork", "VirtualNetwork", "Allow"),
+                  ("AllowAzureLoadBalancerInBound", 65001, "Inbound", "AzureLoadBalancer", "*", "Allow"),
+                  ("DenyAllInBound", 65500, "Inbound", "*", "*", "Deny"),
+                  ("AllowVnetOutBound", 65000, "Outbound", "VirtualNetwork", "VirtualNetwork", "Allow"),
+                  ("AllowInternetOutBound", 65001, "Outbound", "*", "Internet", "Allow"),
+                  ("DenyAllOutBound", 65500, "Outbound", "*", "*", "Deny"))
+
+
+def nsg_id(sub: str, rg: str, name: str) -> str:
+    return f"{rg_id(sub, rg)}/providers/{NET}/networkSecurityGroups/{name}"
+
+
+def nsg(sub: str, rg: str, name: str, rules: list[dict], *, defaults: bool = True) -> dict:
+    """``rules``: dicts with name, priority, access, and optionally direction (Outbound), protocol (Tcp),
+    port ("443"), source ("*"), destination, source_asgs."""
+    gid = nsg_id(sub, rg, name)
+
+    def rule(kind: str, r: dict) -> dict:
+        p = {"provisioningState": "Succeeded", "protocol": r.get("protocol", "Tcp"), "sourcePortRange": "*",
+             "destinationPortRange": r.get("port", "443"), "sourceAddressPrefix": r.get("source", "*"),
+             "destinationAddressPrefix": r["destination"], "access": r["access"], "priority": r["priority"],
+             "direction": r.get("direction", "Outbound")}
+        if r.get("source_asgs"):
+            del p["sourceAddressPrefix"]
+            p["sourceApplicationSecurityGroups"] = [{"id": a} for a in r["source_asgs"]]
+        return {"name": r["name"], "id": f"{gid}/{kind}/{r['name']}", "properties": p}
+
+    props = {"provisioningState": "Succeeded", "securityRules": [rule("securityRules", r) for r in rules]}
+    if defaults:
+        props["defaultSecurityRules"] = [
+            rule("defaultSecurityRules", dict(name=n, priority=pr, direction=d, source=src, destination=dst,
+                                              access=acc, protocol="*", port="*"))
+            for n, pr, d, src, dst, acc in _DEFAULT_RULES]
+    return {"name": name, "id": gid, "type": f"{NET}/networkSecurityGroups", "location": "westeurope",
+            "properties": props}
+
+
+def route_table(sub: str, rg: str, name: str, routes: list[tuple[str, str, str, str | None]]) -> dict:
+    rid = f"{rg_id(sub, rg)}/providers/{NET}/routeTables/{name}"
+    out = []
+    for n, prefix, hop, hop_ip in routes:
+        p = {"provisioningState": "Succeeded", "addressPrefix": prefix, "nextHopType": hop}
+        if hop_ip:
+            p["nextHopIpAddress"] = hop_ip
+        out.append({"name": n, "id": f"{rid}/routes/{n}", "properties": p})
+    return {"name": name, "id": rid, "type": f"{NET}/routeTables", "location": "westeurope",
+            "properties": {"provisioningState": "Succeeded", "disableBgpRoutePropagation": False, "routes": out}}
+
+
+def peering(vnet_id: str, name: str, remote_vnet_id: str, state: str = "Connected",
+            remote_prefix: str = "10.0.0.0/16") -> dict:
+    """A VNet peering, inline in ``properties.virtualNetworkPeerings`` or standalone (add ``type``)."""
+    return {"id": f"{vnet_id}/virtualNetworkPeerings/{name}", "name": name,
+            "properties": {"allowVirtualNetworkAccess": True, "allowForwardedTraffic": False,
+                           "allowGatewayTransit": False, "useRemoteGateways": False,
+                           "remoteVirtualNetwork": {"id": remote_vnet_id},
+                           "remoteAddressSpace": {"addressPrefixes": [remote_prefix]},
+                           "peeringState": state, "peeringSyncLevel": "FullyInSync" if state == "Connected" else
+                           "RemoteNotInSync", "provisioningState": "Succeeded"}}

@@ -44,6 +44,7 @@ class Synth:
         self.subs: dict[str, dict] = {}
         self.net_index = 0
         self.linked: set[tuple[str, str]] = set()
+        self.nets: dict[str, dict] = {}   # vault id -> its endpoint VNet, subnet prefix and zone ids (workloads)
 
     # ------------------------------------------------------------------ helpers
     def guid(self) -> str:
@@ -247,6 +248,8 @@ class Synth:
             if "missing_role" not in defects:
                 self.add(E.role_assignment(vnet_id, principal, NETWORK_CONTRIBUTOR, sub=sub))
             self.add(E.role_assignment(E.rg_id(sub, "rg-private-dns"), principal, DNS_ZONE_CONTRIBUTOR, sub=sub))
+        self.nets[vid] = {"vnet": vnet_id, "prefix": prefix, "sub": sub, "zones": [bzone] + [
+            self.subs[sub]["zones"][f"privatelink.{svc}.core.windows.net"] for svc in ("blob", "queue")]}
         self.harden(v, hard, guard_sub=hub, pe=pe)
         crr_on = "crr" in defects or "crr_flag" in defects
         self.crr_and_public(vid, crr_on, "public" in defects, approved="pending" not in defects)
@@ -314,6 +317,7 @@ class Synth:
             objs.append(E.a_record(z, f.split(".")[0], ["10.254.254.253"] if i == 1 and "stale" in defects else [ip]))
         objs.append(E.zone_group(pid, zones))
         self.add(*objs)
+        self.nets[vid] = {"vnet": vnet_id, "prefix": prefix, "sub": sub, "zones": zones}
         self.harden(v, hard, guard_sub=hub, pe=pe)
         self.crr_and_public(vid, "crr" in defects or secondary, "public" in defects, approved="pending" not in defects)
         for d, rule, rid in (("pending", "PE-001", pid), ("failed", "PE-002", pid),
@@ -347,6 +351,82 @@ class Synth:
         if protected:
             self.expect("RSV-007", v["id"])
         return v["id"]
+
+    # ------------------------------------------------------------------ workloads (WL-*)
+    def workload(self, vault_id: str, name: str, *, sub: str | None = None, same_vnet: bool = False,
+                 peering: str | None = None, link_zones: bool = True, dns: list[str] | None = None,
+                 nic_rules: list[dict] | None = None, subnet_rules: list[dict] | None = None,
+                 nsg_defaults: bool = True, routes: list[tuple] | None = None, asgs: list[str] = (),
+                 in_input: bool = True, blocks_entra: bool = False, blocks_endpoints: bool = False) -> str:
+        """A SQL Server VM the vault protects (an AzureWorkload container names it), in the vault's endpoint VNet
+        (``same_vnet``, a new subnet there) or in a spoke VNet of its own: ``peering`` "workload" (Connected, on the
+        spoke), "endpoint" (Connected, only on the endpoint VNet), "disconnected" (on the spoke) or None; the
+        vault's zones linked to the spoke (``link_zones``); custom ``dns``; NSGs on the NIC and on the subnet
+        (``*_rules``, see :func:`estate.nsg`); a route table (``routes``). Records the WL findings it plants (the
+        caller says whether its NSG rules block Entra ID / the endpoints: ``blocks_*``)."""
+        net = self.nets.get(vault_id)
+        sub = sub or (net["sub"] if net else vault_id.split("/")[2])
+        rg = f"rg-app-{name}"
+        vm = E.vm_id(sub, rg, name)
+        self.add(E.protection_container(vault_id, vm))
+        if not in_input:
+            return vm
+        if same_vnet:
+            vnet_id = net["vnet"]
+            base = net["prefix"].split("/")[0].rsplit(".", 1)[0]
+            prefix, subnet_name = f"{base}.128/27", "snet-workload"
+        else:
+            self.net_index += 1
+            a, b = divmod(self.net_index, 250)
+            base = f"10.{a % 250}.{b}"
+            vnet_id = f"{E.rg_id(sub, rg)}/providers/{E.NET}/virtualNetworks/vnet-{name}"
+            prefix, subnet_name = f"{base}.0/26", "snet-workload"
+        subnet_id = f"{vnet_id}/subnets/{subnet_name}"
+        ip = f"{prefix.split('/')[0].rsplit('.', 1)[0]}.{int(prefix.split('/')[0].rsplit('.', 1)[1]) + 4}"
+        refs: dict = {}
+        nic_nsg = None
+        if nic_rules is not None:
+            g = E.nsg(sub, rg, f"nsg-{name}-nic", nic_rules, defaults=nsg_defaults)
+            nic_nsg = g["id"]
+            self.add(g)
+        if subnet_rules is not None:
+            g = E.nsg(sub, rg, f"nsg-{name}-subnet", subnet_rules, defaults=nsg_defaults)
+            refs["networkSecurityGroup"] = {"id": g["id"]}
+            self.add(g)
+        if routes is not None:
+            rt = E.route_table(sub, rg, f"rt-{name}", routes)
+            refs["routeTable"] = {"id": rt["id"]}
+            self.add(rt)
+        nic = E.vm_nic(sub, rg, f"{name}-nic01", subnet_id=subnet_id, ip=ip, vm=vm, nsg=nic_nsg, asgs=list(asgs))
+        self.add(E.virtual_machine(sub, rg, name, [nic["id"]]), nic)
+        ipc = [nic["properties"]["ipConfigurations"][0]["id"]]
+        endpoint_vnet = next(o for o in self.objects if o["id"] == net["vnet"]) if net else None
+        if same_vnet:
+            endpoint_vnet["properties"]["subnets"].append(
+                {"name": subnet_name, "id": subnet_id, "properties": {
+                    "addressPrefix": prefix, "provisioningState": "Succeeded", "ipConfigurations": [{"id": ipc[0]}],
+                    **refs}})
+        else:
+            peers = []
+            if peering in ("workload", "disconnected") and net:
+                peers.append(E.peering(vnet_id, f"peer-{name}-to-endpoints", net["vnet"],
+                                       "Connected" if peering == "workload" else "Disconnected"))
+            if peering == "endpoint" and net:
+                endpoint_vnet["properties"]["virtualNetworkPeerings"].append(
+                    E.peering(net["vnet"], f"peer-to-{name}", vnet_id, "Connected", f"{base}.0/24"))
+            self.add(E.vnet(sub, rg, f"vnet-{name}", prefix=f"{base}.0/24", subnets=[(subnet_name, prefix, ipc)],
+                            dns_servers=dns, subnet_refs={subnet_name: refs}, peerings=peers))
+            if link_zones and net:
+                for z in net["zones"]:
+                    self.link(z, vnet_id)
+        forwarded = any(r[2] in ("VirtualAppliance", "VirtualNetworkGateway") for r in routes or ())
+        for rule, planted in (("WL-001", net and not same_vnet and not dns and not link_zones),
+                              ("WL-002", net and not same_vnet and peering not in ("workload", "endpoint")
+                               and not forwarded),
+                              ("WL-003", blocks_entra), ("WL-004", net and blocks_endpoints)):
+            if planted:
+                self.expect(rule, vm)
+        return vm
 
     def reregistered(self, sub: str, when: str = "2026-10-02T12:00:00Z") -> None:
         self.subs[sub]["events"].append(when)
@@ -389,8 +469,45 @@ def demo() -> Synth:
     s.plain_vault(dev, "rsv-dev-files-01", hard={"csr_enabled"})
     s.v1_vault(hub, "rsv-hub-mars-01", created="2018-02-02T10:00:00Z")
     s.reregistered(hub, "2026-09-14T07:12:00Z")
+    workloads(s, prod)
     s.finish()
     return s
+
+
+def _vault(s: Synth, sub: str, name: str) -> str:
+    return f"{E.rg_id(sub, 'rg-' + name)}/providers/Microsoft.RecoveryServices/vaults/{name}"
+
+
+def workloads(s: Synth, prod: str) -> None:
+    """The demo's protected SQL Server / SAP HANA VMs (WL-001..004), each with the traps RULES.md names."""
+    sql01, sql02, sql03 = (_vault(s, prod, n) for n in ("rsv-prod-sql-01", "rsv-prod-sql-02", "rsv-prod-sql-03"))
+    asg = f"{E.rg_id(prod, 'rg-app-vm-sql-02a')}/providers/Microsoft.Network/applicationSecurityGroups/asg-sql"
+    # in the endpoint's VNet; subnet NSG without defaultSecurityRules: a Deny on port 80 only and a Deny whose source
+    # does not hold the VM's IP (neither matches TCP 443 from the VM)
+    s.workload(sql01, "vm-sql-01a", same_vnet=True, nsg_defaults=False, subnet_rules=[
+        dict(name="DenyHttpOut", priority=100, access="Deny", port="80", destination="Internet"),
+        dict(name="DenyLegacyRangeOut", priority=110, access="Deny", source="10.99.0.0/16", destination="*")])
+    # a spoke peered from the endpoint VNet's side only, zones linked; NIC NSG: Allow AzureActiveDirectory above a
+    # Deny for Internet
+    s.workload(sql01, "vm-sql-01b", peering="endpoint", nic_rules=[
+        dict(name="AllowEntraIdOut", priority=100, access="Allow", destination="AzureActiveDirectory"),
+        dict(name="DenyInternetOut", priority=200, access="Deny", destination="Internet")])
+    # a VM the container names but the input lacks
+    s.workload(sql01, "vm-sql-decom", in_input=False)
+    # SAP HANA behind a v2 vault: a Disconnected peering and no zone linked to its VNet
+    s.workload(_vault(s, prod, "rsv-prod-v2-01"), "vm-hana-01", peering="disconnected", link_zones=False)
+    # subnet NSG allows, NIC NSG denies Internet and (by its application security group) the VNet on 443
+    s.workload(sql02, "vm-sql-02a", peering="workload", asgs=[asg], blocks_entra=True, blocks_endpoints=True,
+               subnet_rules=[dict(name="AllowHttpsOut", priority=100, access="Allow", destination="*")],
+               nic_rules=[dict(name="DenyInternetHttpsOut", priority=100, access="Deny", destination="Internet"),
+                          dict(name="DenySqlTierToVnetOut", priority=110, access="Deny", source_asgs=[asg],
+                               destination="VirtualNetwork")])
+    # custom DNS, no peering, everything through an appliance (0.0.0.0/0 too: WL-003's forced-tunnel note)
+    s.workload(sql03, "vm-sql-03a", dns=["10.200.0.4"], link_zones=False, routes=[
+        ("to-backup-endpoints", "10.0.0.0/8", "VirtualAppliance", "10.250.0.4"),
+        ("default-via-firewall", "0.0.0.0/0", "VirtualAppliance", "10.250.0.4")])
+    # a vault without private endpoints: only WL-003 applies
+    s.workload(_vault(s, prod, "rsv-prod-vm-01"), "vm-sql-legacy", sub=prod)
 
 
 def large(vaults: int, seed: int = 7, subs: int = 20, defect_rate: float = 0.15, heavy: int = 0) -> Synth:

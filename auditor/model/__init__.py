@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import hardening
+from .workloads import build_workloads
 from ..extract import Tables
 from .html_chains import chains
 from .columns import TEXT_COLUMNS, VIEW_COLUMNS
@@ -49,6 +50,7 @@ class Model:
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
     steps: list = field(default_factory=list)  # the concrete fixes (auditor.fixes.Step), for `auditor plan`
+    workloads: pd.DataFrame = field(default_factory=pd.DataFrame)      # model.workloads (WL-*)
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -96,7 +98,8 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     subs = frames["subs"]
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(endpoints["sub"]) - {""})
     model = Model(vaults=vaults, endpoints=endpoints, subnets=subnets, vnets=vnets, providers=providers, fqdns=fqdns,
-                  present=present, errors=errors, subscriptions=all_subs, tables=frames)
+                  present=present, errors=errors, subscriptions=all_subs, tables=frames,
+                  workloads=build_workloads(t, bad, vaults, endpoints, fqdns))
     # --- concrete fixes (auditor.fixes): a `fixes` column on every view and model.steps for `auditor plan` ---
     from ..fixes import attach
     attach(model)

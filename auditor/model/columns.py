@@ -141,11 +141,13 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-def _add_hardening() -> None:
-    """The columns model.hardening adds, declared there beside the functions that make them."""
+def _add_declared_elsewhere() -> None:
+    """The columns model.hardening adds, and the workloads view, declared beside the functions that make them."""
     from .hardening import ENDPOINT_COLUMNS, SUBNET_COLUMNS, VAULT_COLUMNS
+    from .workloads import COLUMNS as WORKLOAD_COLUMNS
     for view, cols in (("vaults", VAULT_COLUMNS), ("endpoints", ENDPOINT_COLUMNS), ("subnets", SUBNET_COLUMNS)):
         VIEW_COLUMNS[view].update(cols)
+    VIEW_COLUMNS["workloads"] = dict(WORKLOAD_COLUMNS)
 
 
-_add_hardening()
+_add_declared_elsewhere()

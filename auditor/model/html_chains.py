@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .workloads import chain_entries
+
 if TYPE_CHECKING:
     from . import Model
 
@@ -38,6 +40,7 @@ def chains(m: Model) -> list[dict]:
         for v in vs:
             by_vault.setdefault(v, []).append(rec)
     bad_status = ("pending", "rejected", "disconnected", "failed")
+    workloads = chain_entries(m.workloads)
     out = []
     users = m.vaults[m.vaults["uses_pe"]]
     for vid, rid, name, sub, exp, why in zip(users["id"], users["rid"], users["name"], users["sub"], users["experience"],
@@ -45,6 +48,8 @@ def chains(m: Model) -> list[dict]:
         eps = sorted(by_vault.get(vid, []), key=lambda r: (r["kind"] != "backup", r["pe_name"] or ""))
         n_broken = sum(1 for e in eps for f in e["fqdns"] if f["broken"]) + sum(
             1 for e in eps if any(b in e["status"].lower() for b in bad_status))
-        out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps, experience_evidence=why,
-                        broken_links=n_broken))
+        wls = workloads.get(vid, [])
+        out.append(dict(vault_id=rid, vault_name=name, subscription_id=sub, experience=exp, endpoints=eps,
+                        experience_evidence=why, workloads=wls,
+                        broken_links=n_broken + sum(1 for w in wls if w["broken"])))
     return out

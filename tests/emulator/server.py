@@ -40,11 +40,14 @@ PROVIDERS = "microsoft.resources/providers"
 ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
 ROLE_DEFINITIONS = "microsoft.authorization/roledefinitions"
 PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems"
+PROTECTION_CONTAINER = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers"
 RECORD_TYPES = {f"microsoft.network/privatednszones/{t}" for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv",
                                                                      "txt")}
 # collection type (as the request path names it) -> the object kinds it lists
 COLLECTION_ALIASES = {
     "microsoft.recoveryservices/vaults/backupprotecteditems": {PROTECTED_ITEM},
+    # BackupProtectionContainers_List (the workload side): $filter backupManagementType eq '...' honoured
+    "microsoft.recoveryservices/vaults/backupprotectioncontainers": {PROTECTION_CONTAINER},
     "microsoft.network/privatednszones/all": RECORD_TYPES,
     "microsoft.insights/eventtypes/values": {EVENTS},
 }
@@ -421,7 +424,18 @@ class Emulator:
             items += self.inherited
         if ctype == EVENTS:
             items = self._events(items, qlow.get("$filter", ""), qlow.get("$select", ""))
+        elif ctype in COLLECTION_ALIASES:
+            items = self._by_management_type(items, qlow.get("$filter", ""))
         return items
+
+    @staticmethod
+    def _by_management_type(items: list[dict], flt: str) -> list[dict]:
+        """Recovery Services lists filtered server-side by ``backupManagementType eq '<type>'`` (any case)."""
+        m = re.search(r"backupManagementType\s+eq\s+'([^']+)'", flt, re.I)
+        if not m:
+            return items
+        want = m.group(1).lower()
+        return [o for o in items if str((o.get("properties") or {}).get("backupManagementType", "")).lower() == want]
 
     def _events(self, items: list[dict], flt: str, select: str) -> list[dict]:
         m = re.search(r"resourceProvider eq '([^']+)'", flt, re.I)

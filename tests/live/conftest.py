@@ -2,18 +2,15 @@
 small two-subscription estate built from the published example shapes (tests/estate.py)."""
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import tempfile
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import trustme
 
-from auditor import collect
+from auditor import arm, collect
 from tests import estate as E
 from tests.emulator import Emulator, cli_env, write_fake_az
 
@@ -29,23 +26,16 @@ CUSTOM_ROLE = "5d5d5d5d-0000-4000-8000-00000000c0de"
 # live collector does not read yet: their collectors are to be declared in the collector catalogue. Until then the
 # live tests serve and judge the demo without them, so live and offline still see the same estate. Empty this set
 # when the collectors land: the same tests then check them.
-PENDING_COLLECTION = frozenset({"microsoft.recoveryservices/vaults/backupresourceguardproxies",
-                                "microsoft.dataprotection/resourceguards", "microsoft.keyvault/vaults"})
-DEMO_FILE = Path(__file__).resolve().parents[2] / "auditor" / "data" / "demo.json"
-
-
 def collectable(objects: list[dict]) -> list[dict]:
-    return [o for o in objects if str(o.get("type") or "").lower() not in PENDING_COLLECTION]
+    """The objects the live collector reads today (see tests/live/demo.py)."""
+    from .demo import NOT_COLLECTED
+    return [o for o in objects if arm.canonical(o.get("type")) not in NOT_COLLECTED]
 
 
-@lru_cache(maxsize=1)
 def collectable_demo() -> Path:
-    """The demo estate as the live collector can read it today (see PENDING_COLLECTION), as a file."""
-    if not PENDING_COLLECTION or not DEMO_FILE.exists():
-        return DEMO_FILE
-    path = Path(tempfile.gettempdir()) / f"auditor-demo-collectable-{os.getpid()}.json"
-    path.write_text(json.dumps(collectable(json.loads(DEMO_FILE.read_text()))))
-    return path
+    """The demo estate as the live collector can read it today, as a file."""
+    from .demo import DEMO
+    return DEMO
 
 
 def _ago(days: int) -> str:

@@ -12,10 +12,10 @@ import pytest
 from auditor import collect
 from tests.emulator import cli_env
 
-from .conftest import S1, S2, collectable_demo
+from .conftest import S1, S2
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
+from tests.live.demo import DEMO  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 
 
 def _cli_ready() -> str | None:

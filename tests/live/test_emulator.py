@@ -121,3 +121,23 @@ def test_serves_the_hardening_types(emulator, token):
         kvs = get(emulator, f"/subscriptions/{s}/providers/Microsoft.KeyVault/vaults", token,
                   **{"api-version": "2026-05-15"}).json()["value"]
         assert kvs and all(o["type"] == "Microsoft.KeyVault/vaults" for o in kvs)
+
+
+def test_protection_containers_listed_with_the_server_side_filter(emulator, token):
+    """BackupProtectionContainers_List (the workload side's collector): every page, filtered by backupManagementType."""
+    from tests import estate as E
+    vault = E.vault(ZERO, "rg1", "rsv-wl")
+    vms = [E.vm_id(ZERO, "rg-app", f"vm{i}") for i in range(5)]
+    plain = dict(E.protection_container(vault["id"], E.vm_id(ZERO, "rg-app", "vm-iaas")), name="IaasVMContainer;x")
+    plain["id"] = vault["id"] + "/backupFabrics/Azure/protectionContainers/IaasVMContainer;x"
+    plain["properties"] = dict(plain["properties"], backupManagementType="AzureIaasVM")
+    emulator.set_estate([vault, plain, *(E.protection_container(vault["id"], v) for v in vms)])
+    url = emulator.url + vault["id"] + "/backupProtectionContainers"
+    params = {"api-version": "2025-02-01", "$filter": "backupManagementType eq 'AzureWorkload'"}
+    seen = []
+    while url:
+        page = requests.get(url, params=params, headers={"Authorization": f"Bearer {token}"},
+                            verify=emulator.ca_file, timeout=10).json()
+        seen += [o["properties"]["sourceResourceId"] for o in page["value"]]
+        url, params = page.get("nextLink"), None
+    assert sorted(seen) == sorted(vms)

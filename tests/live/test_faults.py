@@ -17,12 +17,10 @@ import pytest
 
 from auditor import arm, cli, collect, engine, pipeline
 from auditor.rules import ALL
-from tests.live.conftest import collectable_demo
 from tests.emulator import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
-OBJECTS = json.loads(DEMO.read_text())
+from tests.live.demo import DEMO, OBJECTS  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 SUBS = {o["displayName"]: o["subscriptionId"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 PROD, DEV, HUB = SUBS["contoso-prod"], SUBS["contoso-dev"], SUBS["contoso-connectivity-hub"]
 

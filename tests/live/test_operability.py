@@ -17,12 +17,10 @@ from pathlib import Path
 import pytest
 
 from auditor import privileges
-from tests.live.conftest import collectable_demo
 from tests.emulator import Fault, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
-OBJECTS = json.loads(DEMO.read_text())
+from tests.live.demo import OBJECTS  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 SUBS = {o["subscriptionId"]: o["displayName"] for o in OBJECTS if str(o.get("id", "")).count("/") == 2}
 
 

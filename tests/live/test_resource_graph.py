@@ -13,10 +13,9 @@ from auditor import collect, engine, pipeline
 from auditor.rules import ALL
 from tests import synth
 from tests.emulator import Fault, ResourceGraph, cli_env
-from tests.live.conftest import collectable_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = collectable_demo()   # the demo as the collector reads it today (conftest.PENDING_COLLECTION)
+from tests.live.demo import DEMO  # noqa: E402  (the demo the collector reads: see tests/live/demo.py)
 GRAPH = "/providers/microsoft.resourcegraph/resources"
 
 

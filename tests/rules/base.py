@@ -13,12 +13,15 @@ import estate as E  # noqa: E402
 from synth import Synth  # noqa: E402
 
 
-@lru_cache(maxsize=1)
-def _base() -> tuple[list[dict], dict[str, str]]:
+@lru_cache(maxsize=2)
+def _base(workloads: bool = False) -> tuple[list[dict], dict[str, str]]:
     s = Synth(seed=11)
     sub = s.subscription("prod")
     hub = s.subscription("hub")
     vid = s.v1_vault(sub, "rsv1", created="2023-01-01T00:00:00Z")
+    if workloads:  # a protected SQL Server VM in a peered spoke, zones linked, NSGs (defaults only), a route table
+        s.workload(vid, "vm1", peering="workload", nic_rules=[], subnet_rules=[],
+                   routes=[("to-onprem", "192.168.0.0/16", "VirtualNetworkGateway", None)])
     s.finish()
     assert not s.expected, s.expected
     objs = s.objects
@@ -54,9 +57,26 @@ def _base() -> tuple[list[dict], dict[str, str]]:
     aliases["$guard"] = f"/subscriptions/{hub}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/guard1"
     aliases["$outside"] = "0b352192-dcac-4cc7-992e-a96190ccc68c"
     aliases["$pe_name"] = "pe-rsv1"
+    if workloads:
+        vm = next(o for o in objs if o.get("type") == "Microsoft.Compute/virtualMachines")
+        nic = next(o for o in objs if o["id"] == vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"])
+        ipc = nic["properties"]["ipConfigurations"][0]["properties"]
+        spoke = next(o for o in by_type("Microsoft.Network/virtualNetworks") if o["name"] == "vnet-vm1")
+        snet = spoke["properties"]["subnets"][0]
+        aliases.update({
+            "$vm": vm["id"], "$vm_nic": nic["id"], "$vm_ip": ipc["privateIPAddress"], "$vm_vnet": spoke["id"],
+            "$vm_subnet": snet["id"], "$vm_prefix": snet["properties"]["addressPrefix"],
+            "$nsg_nic": nic["properties"]["networkSecurityGroup"]["id"],
+            "$nsg_subnet": snet["properties"]["networkSecurityGroup"]["id"],
+            "$rt": snet["properties"]["routeTable"]["id"],
+            "$container": next(o["id"] for o in by_type(
+                "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers")),
+            "$pe_prefix": vnet["properties"]["subnets"][0]["properties"]["addressPrefix"],
+        })
     return objs, aliases
 
 
-def base_estate() -> tuple[list[dict], dict[str, str]]:
-    objs, aliases = _base()
+def base_estate(workloads: bool = False) -> tuple[list[dict], dict[str, str]]:
+    """The base estate; ``workloads``: plus a protected VM (aliases $vm, $vm_nic, $vm_vnet, $nsg_nic ...)."""
+    objs, aliases = _base(workloads)
     return copy.deepcopy(objs), dict(aliases)

@@ -1,6 +1,7 @@
 """One harness for every rule's cases (tests/rules/cases/<RULE>.yaml): pass, fail and not-applicable cases as data.
 
-A case starts from the base estate (tests/rules/base.py) or from nothing (``base: false``), applies its edits, runs the
+A case starts from the base estate (tests/rules/base.py; ``base: workloads``: with a protected VM) or from nothing
+(``base: false``), applies its edits, runs the
 auditor on the result as an input file, and checks the *exact* state of every subject of the rule under test:
 ``expect`` lists the ids per state, and no other subject may exist. ``pytest -k RSV-001`` runs one rule's cases.
 """
@@ -79,9 +80,9 @@ def _edit(objects: list, aliases: dict, edits: list) -> list:
 @pytest.mark.parametrize("rule_id,case", list(_load_cases()))
 def test_rule_case(rule_id, case, tmp_path):
     if case.get("base", True):
-        objects, aliases = base_estate()
+        objects, aliases = base_estate(workloads=case.get("base") == "workloads")
     else:
-        objects, aliases = [], base_estate()[1]
+        objects, aliases = [], base_estate(workloads=True)[1]
     objects = _edit(objects, aliases, case.get("edits") or [])
     path = tmp_path / "estate.json"
     path.write_text(json.dumps(objects))
