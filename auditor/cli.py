@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     _log_options(c)
     _live_options(c)
 
+    pl = sub.add_parser("plan", help="audit, then write the ordered fix plan (remediation.sh, remediation.md); "
+                                     "the auditor never runs it")
+    src = pl.add_mutually_exclusive_group()
+    src.add_argument("--input", action="append", default=[], metavar="PATH",
+                     help="ARM JSON file or directory (repeatable)")
+    src.add_argument("--demo", action="store_true", help="plan for the built-in sample estate")
+    pl.add_argument("--out", default="auditor-report", metavar="DIR", help="plan directory (default ./auditor-report)")
+    pl.add_argument("--rule", action="append", default=[], metavar="ID", help="only this rule's findings (repeatable)")
+    pl.add_argument("--config", metavar="FILE", help="TOML: rule parameters, effects, exemptions, subscriptions")
+    _log_options(pl)
+    _live_options(pl)
+
     h = sub.add_parser("history", help="runs recorded with --history: trends, open findings, time to resolve")
     from .history import add_history_command_options
     add_history_command_options(h)
@@ -195,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(args)
         if args.command == "collect":
             return cmd_collect(args)
+        if args.command == "plan":
+            return cmd_plan(args)
         return cmd_audit(args)
     except UsageError as exc:
         print(f"auditor: error: {safe(exc)}", file=sys.stderr)
@@ -306,7 +320,7 @@ def cmd_collect(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from . import engine, pipeline
+    from . import engine
     from .config import Config, load_config
     from . import arm
     from .ingest import InputError
@@ -337,19 +351,7 @@ def cmd_audit(args) -> int:
     run_time = _run_time(args)
     shipping = _shipping(args)
 
-    if args.demo:
-        m = pipeline.load_demo()
-    elif args.input:
-        m = pipeline.load(args.input)
-    else:
-        snap = _live(args, cfg.subscriptions, cfg.management_groups)
-        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
-                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
-        del snap   # the objects' JSON text: parsed into the model now
-    for w in m.warnings[:50]:
-        log.warning("%s", safe(w))
-    if len(m.warnings) > 50:
-        log.warning("... and %d more warnings", len(m.warnings) - 50)
+    m = _load_model(args, cfg)
 
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)
@@ -418,6 +420,53 @@ def cmd_audit(args) -> int:
         if any(summary["noncompliant_by_severity"].get(s, 0) for s in worst):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _load_model(args, cfg):
+    """The model of the run's input: the demo, files, or the live estate; unreadable objects are logged."""
+    from . import pipeline
+    if args.demo:
+        m = pipeline.load_demo()
+    elif args.input:
+        m = pipeline.load(args.input)
+    else:
+        snap = _live(args, cfg.subscriptions, cfg.management_groups)
+        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
+                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+        del snap   # the objects' JSON text: parsed into the model now
+    for w in m.warnings[:50]:
+        log.warning("%s", safe(w))
+    if len(m.warnings) > 50:
+        log.warning("... and %d more warnings", len(m.warnings) - 50)
+    return m
+
+
+# ------------------------------------------------------------------------------------------------ plan
+
+def cmd_plan(args) -> int:
+    """Audit, then write remediation.sh and remediation.md (auditor.plan). Never runs them: the auditor only reads."""
+    from . import engine, plan
+    from .config import Config, load_config
+    from .rules import ALL, BY_ID
+    for rid in args.rule:
+        if rid.upper() not in BY_ID:
+            raise UsageError(f"argument --rule: unknown rule {rid!r} (see 'auditor rules')")
+    cfg = load_config(args.config, BY_ID) if args.config else Config()
+    m = _load_model(args, cfg)
+    settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
+                               exemptions=cfg.exemptions)
+    findings = engine.evaluate(m, ALL, settings)
+    the_plan = plan.build(m.steps, findings, m.vault_rids())
+    header = {"version": __version__, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "inputs": m.inputs}
+    paths = plan.write(args.out, the_plan, header)
+    steps = the_plan.all()
+    run = sum(1 for p in steps if p.runs)
+    if not args.quiet:
+        print(f"plan: {run} step(s) to run, {len(steps) - run} for review, {len(the_plan.uncovered)} finding(s) with "
+              f"no automated step; wrote {', '.join(safe(p) for p in paths)} (not run)")
+    incomplete = bool(m.errors) or bool((findings["compliance_state"] == "Error").any()) if len(findings) else bool(m.errors)
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
 
 
 def _run_time(args) -> datetime:

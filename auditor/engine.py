@@ -8,6 +8,8 @@ NonCompliant only).
 from __future__ import annotations
 
 import hashlib
+import re
+import string
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import arm
+from .model.fixes import Fixes
 from .model import Model
 from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
@@ -215,9 +218,13 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     # a remediation where there is something to remediate (or to read again); none on Compliant/NotApplicable rows
     template = rule.remediation
     remediation = [""] * len(state)
+    # a template may also name view columns: {fixes[RULE-ID]} is the row's concrete fix (auditor.model.fixes)
+    extra = {f: view[f].tolist() if f in view else [_NO_FIX] * len(view) for f in _template_columns(template)}
     for i in np.flatnonzero((state == "NonCompliant") | (state == "Error") | (state == "Exempt")).tolist():
+        j = order[i]
         remediation[i] = template.format(resource_group=ids["rg"][i], resource_name=ids["name"][i],
-                                         resource_id=ids["rid"][i], subscription_id=ids["sub"][i])
+                                         resource_id=ids["rid"][i], subscription_id=ids["sub"][i],
+                                         **{f: v[j] for f, v in extra.items()})
     sha256, prefix = hashlib.sha256, f"{rule.id}|".encode()
     columns = ids["columns"]
     return pd.DataFrame({
@@ -231,6 +238,16 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     })
 
 
+
+
+_IDENTITY_FIELDS = {"resource_group", "resource_name", "resource_id", "subscription_id"}
+_NO_FIX = Fixes()
+
+
+def _template_columns(template: str) -> list[str]:
+    """The view columns a remediation template names beyond the identity fields (``{fixes[DNS-001]}`` -> fixes)."""
+    names = {re.split(r"[.\[]", f, maxsplit=1)[0] for _, f, _, _ in string.Formatter().parse(template) if f}
+    return sorted(names - _IDENTITY_FIELDS)
 
 
 def _text(v) -> str:

@@ -10,9 +10,8 @@ RULE = Rule(
               "address.'",
     condition="a backup private endpoint has an FQDN with no A record (with at least one IPv4 address) in the "
               "private DNS zone of its name linked to the endpoint's VNet (else in any zone of that name)",
-    remediation="Add the records, or attach a DNS zone group so Azure keeps them: az network private-endpoint "
-                "dns-zone-group create --resource-group {resource_group} --endpoint-name {resource_name} --name "
-                "default --private-dns-zone <zone id> --zone-name backup",
+    remediation="Add the missing A record(s) in the zone the endpoint's VNet resolves from (or attach a DNS zone group "
+                "so Azure keeps them): {fixes[DNS-001]}",
     applies=lambda e, p: e["backup"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
     message=lambda e, p: missing_records(e, p) + see_pol001(e, e["fq_missing"].map(len) > 0),

@@ -9,8 +9,7 @@ RULE = Rule(
               "linked to its virtual network (the seed's diagrams of resolution through private DNS zones).",
     condition="for some FQDN of a backup or storage private endpoint, no private DNS zone of its zone name is linked "
               "(virtualNetworkLinks) to the endpoint's VNet",
-    remediation="Link the zone: az network private-dns link vnet create --resource-group <zone rg> --zone-name <zone> "
-                "--name <link> --virtual-network <vnet id> --registration-enabled false",
+    remediation="Link the zone (the one that holds the records) to the endpoint's VNet: {fixes[DNS-004]}",
     applies=lambda e, p: (e["backup"] | e["storage"]) & judged(e),
     violates=lambda e, p: e["fq_unlinked"].map(len) > 0,
     message=lambda e, p: ("no zone linked to VNet " + e["vnet_id"].fillna("?") + " for " + join(e["fq_unlinked"])

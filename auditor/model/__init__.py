@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import hardening
+from . import fixes, hardening
 from .workloads import build_workloads
 from . import policy
 from ..extract import Tables
@@ -50,6 +50,7 @@ class Model:
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
+    steps: list = field(default_factory=list)  # the concrete fixes (auditor.model.fixes.Step), for `auditor plan`
     workloads: pd.DataFrame = field(default_factory=pd.DataFrame)      # model.workloads (WL-*)
     assignments: pd.DataFrame = field(default_factory=pd.DataFrame)     # policy assignments (auditor.model.policy)
     hierarchy: "policy.Hierarchy | None" = None                          # management groups (auditor.model.policy)
@@ -110,6 +111,7 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
     notes = policy.explained_pes(m)  # DNS-001/004 say "see POL-001 <assignment>" where one explains them
     endpoints["pol_note"] = pd.Series([notes.get(i, "") for i in endpoints["id"].tolist()], index=endpoints.index,
                                       dtype=object)
+    fixes.attach(m)   # concrete fixes: a `fixes` column on every view and m.steps for `auditor plan`
     return m
 
 

@@ -22,6 +22,8 @@ _COMMON = {
     "in_input": "the resource itself is in the input (False: known only by reference or unreadable)",
     "malformed": "the resource's object was in the input but could not be read",
     "deps": "ids the row's verdict rests on (zone:<name> where it rests on a zone name being absent)",
+    # auditor.model.fixes (attached at the end of build)
+    "fixes": "rule id -> the row's concrete remediation commands (the rules' templates read {fixes[RULE-ID]})",
 }
 
 VIEW_COLUMNS: dict[str, dict[str, str]] = {
