@@ -43,15 +43,24 @@ POLICY_DEFINITION = "Microsoft.Authorization/policyDefinitions"
 MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
 MG_SUBSCRIPTION = "Microsoft.Management/managementGroups/subscriptions"   # a subscription as a group's child
 
+POLICY_ASSIGNMENT = "Microsoft.Authorization/policyAssignments"
+POLICY_SET = "Microsoft.Authorization/policySetDefinitions"
+POLICY_DEFINITION = "Microsoft.Authorization/policyDefinitions"
+MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
+MG_SUBSCRIPTION = "Microsoft.Management/managementGroups/subscriptions"   # a subscription as a group's child
+
 KNOWN_TYPES = (VAULT, STORAGE_CONFIG, PROTECTED_ITEM, VAULT_PE_CONNECTION, PRIVATE_ENDPOINT, ZONE_GROUP, NIC, VNET,
                SUBNET, ZONE, A_RECORD, VNET_LINK, ROLE_ASSIGNMENT, ROLE_DEFINITION, SUBSCRIPTION, PROVIDER, EVENT,
-               GUARD_PROXY, RESOURCE_GUARD, KEY_VAULT, PROTECTION_CONTAINER, VM, NSG, ROUTE_TABLE, VNET_PEERING)
+               GUARD_PROXY, RESOURCE_GUARD, KEY_VAULT, PROTECTION_CONTAINER, VM, NSG, ROUTE_TABLE, VNET_PEERING,
+               POLICY_ASSIGNMENT, POLICY_SET, POLICY_DEFINITION, MANAGEMENT_GROUP, MG_SUBSCRIPTION)
 
 # Lower-cased spelling -> canonical name, with the other spellings ARM and its tools use for the same type.
 CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
 CANONICAL["microsoft.recoveryservices/vaults/protectioncontainers/protecteditems"] = PROTECTED_ITEM
 CANONICAL["microsoft.resources/subscriptions/providers"] = PROVIDER
 CANONICAL["microsoft.recoveryservices/vaults/protectioncontainers"] = PROTECTION_CONTAINER
+# the management group descendants API lists subscriptions as {"type": "/subscriptions", "properties": {"parent"}}
+CANONICAL["/subscriptions"] = MG_SUBSCRIPTION
 
 
 def canonical(arm_type: str | None) -> str | None:
@@ -119,6 +128,21 @@ NSG_DEFAULT_OUTBOUND = (   # (name, priority, source, destination, access) when 
     ("DenyAllOutBound", 65500, "*", "*", "Deny"),
 )
 FORWARDING_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})   # WL-002: routes not judged from config
+
+# ------------------------------------------------------------------------------------------------------------
+# Azure Policy built-ins the POL rules read (id: /providers/Microsoft.Authorization/policyDefinitions/<GUID>), and
+# the parameter defaults of each (Azure/azure-policy, built-in-policies/policyDefinitions, commit f4a50bac)
+# ------------------------------------------------------------------------------------------------------------
+VAULT_CREATING_DINES = ("98d0b9f8-fd90-49c9-88e2-d3baf3b0dd86", "83644c87-93dd-49fe-bf9f-6aff8fd0834e",
+                        "9e47cad9-bcdb-42dd-8c9b-a81e15ca2842", "f32ca068-2ada-4705-b5b5-84ce89422846")
+BUILTIN_POLICY_DEFAULTS = {
+    POLICY_DNS_BACKUP: {"effect": "DeployIfNotExists"},
+    POLICY_DNS_ASR: {"effect": "DeployIfNotExists"},
+    POLICY_PNA_AUDIT_DENY: {"effect": "Audit"},
+    POLICY_PNA_MODIFY: {"effect": "Modify"},
+    **{g: {"effect": "DeployIfNotExists"} for g in VAULT_CREATING_DINES},
+}
+BACKUP_ZONE = re.compile(r"^privatelink\.([a-z0-9]+)\.backup\.")    # on a lower-cased zone name: its geo code
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SUB_ID = re.compile(r"^/subscriptions/([^/]+)/?$", re.I)

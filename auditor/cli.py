@@ -67,6 +67,9 @@ def _live_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("live collection (Azure Resource Manager)")
     g.add_argument("--subscription", action="append", default=[], metavar="ID",
                    help="subscription id or display name (repeatable); default: every subscription the credential lists")
+    g.add_argument("--management-group", action="append", default=[], metavar="ID",
+                   help="management group id (repeatable): every subscription under it, recursively; with --input or "
+                        "--demo, only the findings under it (the input must hold the group)")
     g.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (default: $AZURE_ARM_ENDPOINT, else the cloud's)")
     g.add_argument("--cloud", choices=("public", "usgov", "china"), default="public")
     g.add_argument("--tenant", metavar="ID", help="tenant to authenticate in")
@@ -110,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, metavar="FILE", help="snapshot file (written atomically, mode 0600)")
     _log_options(c)
     _live_options(c)
+
+    pl = sub.add_parser("plan", help="audit, then write the ordered fix plan (remediation.sh, remediation.md); "
+                                     "the auditor never runs it")
+    src = pl.add_mutually_exclusive_group()
+    src.add_argument("--input", action="append", default=[], metavar="PATH",
+                     help="ARM JSON file or directory (repeatable)")
+    src.add_argument("--demo", action="store_true", help="plan for the built-in sample estate")
+    pl.add_argument("--out", default="auditor-report", metavar="DIR", help="plan directory (default ./auditor-report)")
+    pl.add_argument("--rule", action="append", default=[], metavar="ID", help="only this rule's findings (repeatable)")
+    pl.add_argument("--config", metavar="FILE", help="TOML: rule parameters, effects, exemptions, subscriptions")
+    _log_options(pl)
+    _live_options(pl)
 
     h = sub.add_parser("history", help="runs recorded with --history: trends, open findings, time to resolve")
     from .history import add_history_command_options
@@ -192,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(args)
         if args.command == "collect":
             return cmd_collect(args)
+        if args.command == "plan":
+            return cmd_plan(args)
         return cmd_audit(args)
     except UsageError as exc:
         print(f"auditor: error: {safe(exc)}", file=sys.stderr)
@@ -259,21 +276,36 @@ def cmd_rules(args) -> int:
 
 # ------------------------------------------------------------------------------------------------ audit
 
-def _live(args, config_subs: list[str]) -> dict:
+def _management_groups(args, config_groups: list[str]) -> list[str]:
+    """--management-group (else the config's management_groups): group names or ids, as group names."""
+    out = []
+    for g in args.management_group or config_groups:
+        name = g.strip().rstrip("/").rsplit("/", 1)[-1]
+        if not name or not re.fullmatch(r"[\w().-]{1,90}", name):
+            raise UsageError(f"argument --management-group: {g!r} is not a management group id")
+        out.append(name)
+    return out
+
+
+def _live(args, config_subs: list[str], config_groups: list[str] = ()) -> dict:
     """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
     from . import pipeline
     endpoint = pipeline.default_endpoint(args.cloud, args.arm_endpoint)
     if not re.match(r"^https?://[^\s/]+", endpoint):
         raise UsageError(f"argument --arm-endpoint: {endpoint!r} is not an http(s) URL")
+    groups = _management_groups(args, list(config_groups))
+    if groups and not pipeline.collector_takes_management_groups():
+        raise UsageError("argument --management-group: this build's live collector cannot enumerate management "
+                         "groups; export the estate (see the README) and audit it with --input --management-group")
     return pipeline.collect_live(arm_endpoint=endpoint, cloud=args.cloud, tenant=args.tenant,
                                  subscriptions=(args.subscription or config_subs) or None,
                                  max_concurrency=args.max_concurrency, source=args.source, workers=args.workers,
-                                 structured_progress=args.log_format == "json")
+                                 structured_progress=args.log_format == "json", management_groups=groups)
 
 
 def cmd_collect(args) -> int:
     from .fsutil import atomic_open
-    snap = _live(args, [])
+    snap = _live(args, [], [])
     rest = json.dumps({k: v for k, v in snap.items() if k != "resources"}, separators=(",", ":"))
     with atomic_open(args.out, "w", private=True, durable=True) as fh:
         # the objects are already JSON text (collect.Collected): written as they are, never parsed
@@ -288,9 +320,12 @@ def cmd_collect(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from . import engine, pipeline
+    from . import engine
     from .config import Config, load_config
+    from . import arm
+    from .ingest import InputError
     from .model import chains
+    from .model.policy import report_rows
     from .reports import write_reports
     from .rules import ALL, BY_ID
     from .ruledoc import rule_doc
@@ -316,19 +351,7 @@ def cmd_audit(args) -> int:
     run_time = _run_time(args)
     shipping = _shipping(args)
 
-    if args.demo:
-        m = pipeline.load_demo()
-    elif args.input:
-        m = pipeline.load(args.input)
-    else:
-        snap = _live(args, cfg.subscriptions)
-        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
-                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
-        del snap   # the objects' JSON text: parsed into the model now
-    for w in m.warnings[:50]:
-        log.warning("%s", safe(w))
-    if len(m.warnings) > 50:
-        log.warning("... and %d more warnings", len(m.warnings) - 50)
+    m = _load_model(args, cfg)
 
     settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
                                exemptions=cfg.exemptions, resolve=args.resolve)
@@ -337,6 +360,14 @@ def cmd_audit(args) -> int:
         attach_resolution(m, servers=servers or None, timeout=args.dns_timeout)
     loaded = time.perf_counter()
     findings = engine.evaluate(m, ALL, settings)
+    groups = _management_groups(args, cfg.management_groups) if (args.demo or args.input) else []
+    if groups:  # offline: only what lies under the groups (live, the collector read only that)
+        from .model.policy import under_groups
+        missing = [g for g in groups if arm.MANAGEMENT_GROUP_PREFIX + g.lower() not in m.hierarchy.known]
+        if missing:
+            raise InputError(f"argument --management-group: {', '.join(missing)} not in the input (export it: az "
+                             "account management-group show --name <id> --expand --recurse -o json)")
+        findings = findings[under_groups(m, groups, findings["resource_id"])].reset_index(drop=True)
     evaluated = time.perf_counter()
     resolved = None
     if baseline_rows is not None:
@@ -356,7 +387,9 @@ def cmd_audit(args) -> int:
             "tool": {"name": "auditor", "version": __version__}, "inputs": m.inputs,
             "subscriptions": m.subscriptions, "summary": summary, "errors": m.errors,
             "rules": [rule_doc(r) for r in ALL if r.id in present_rules],
-            "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or []}
+            "resolve_used": bool(args.resolve), "baseline": args.baseline, "resolved": resolved or [],
+            "policy_assignments": report_rows(m, findings,
+                                              {r.id: {**r.params, **cfg.params.get(r.id, {})} for r in ALL})}
     if baseline_rows is None:
         meta.pop("baseline")
     if recorded is not None:
@@ -387,6 +420,53 @@ def cmd_audit(args) -> int:
         if any(summary["noncompliant_by_severity"].get(s, 0) for s in worst):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _load_model(args, cfg):
+    """The model of the run's input: the demo, files, or the live estate; unreadable objects are logged."""
+    from . import pipeline
+    if args.demo:
+        m = pipeline.load_demo()
+    elif args.input:
+        m = pipeline.load(args.input)
+    else:
+        snap = _live(args, cfg.subscriptions, cfg.management_groups)
+        m = pipeline.load_objects(snap["resources"], snap.get("errors"), snap.get("collected_types") or [],
+                                  where=args.arm_endpoint or os.environ.get("AZURE_ARM_ENDPOINT") or f"Azure ({args.cloud})")
+        del snap   # the objects' JSON text: parsed into the model now
+    for w in m.warnings[:50]:
+        log.warning("%s", safe(w))
+    if len(m.warnings) > 50:
+        log.warning("... and %d more warnings", len(m.warnings) - 50)
+    return m
+
+
+# ------------------------------------------------------------------------------------------------ plan
+
+def cmd_plan(args) -> int:
+    """Audit, then write remediation.sh and remediation.md (auditor.plan). Never runs them: the auditor only reads."""
+    from . import engine, plan
+    from .config import Config, load_config
+    from .rules import ALL, BY_ID
+    for rid in args.rule:
+        if rid.upper() not in BY_ID:
+            raise UsageError(f"argument --rule: unknown rule {rid!r} (see 'auditor rules')")
+    cfg = load_config(args.config, BY_ID) if args.config else Config()
+    m = _load_model(args, cfg)
+    settings = engine.Settings(params=cfg.params, disabled=cfg.disabled, only={r.upper() for r in args.rule},
+                               exemptions=cfg.exemptions)
+    findings = engine.evaluate(m, ALL, settings)
+    the_plan = plan.build(m.steps, findings, m.vault_rids())
+    header = {"version": __version__, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "inputs": m.inputs}
+    paths = plan.write(args.out, the_plan, header)
+    steps = the_plan.all()
+    run = sum(1 for p in steps if p.runs)
+    if not args.quiet:
+        print(f"plan: {run} step(s) to run, {len(steps) - run} for review, {len(the_plan.uncovered)} finding(s) with "
+              f"no automated step; wrote {', '.join(safe(p) for p in paths)} (not run)")
+    incomplete = bool(m.errors) or bool((findings["compliance_state"] == "Error").any()) if len(findings) else bool(m.errors)
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
 
 
 def _run_time(args) -> datetime:

@@ -24,6 +24,7 @@ EXEMPTION_KEYS = {"rules", "scope", "category", "expires_on", "justification", "
 @dataclass
 class Config:
     subscriptions: list[str] = field(default_factory=list)
+    management_groups: list[str] = field(default_factory=list)
     params: dict[str, dict] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
     exemptions: list[Exemption] = field(default_factory=list)
@@ -50,7 +51,11 @@ def _when(path: Path, key: str, value) -> datetime:
 def _param(path: Path, key: str, v, default):
     """A parameter value checked against its default's type. A table default (PE-003's ``min_free_ips.v1``/``.v2``)
     takes a table of some of its keys (merged over the default) or one integer that overrides them all; a list
-    default takes a list of strings."""
+    default takes a list of strings; an empty table default (POL-001's ``geo_codes``) takes any table of strings."""
+    if isinstance(default, dict) and not default:
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) and x for k, x in v.items()):
+            raise _fail(path, key, f"{v!r} is not a table of strings")
+        return v
     if isinstance(default, dict):
         if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             return v
@@ -83,12 +88,16 @@ def load_config(path: str | Path, rules: dict) -> Config:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     cfg = Config()
     for key in doc:
-        if key not in ("subscriptions", "rules", "exemptions"):
-            raise _fail(path, key, "unknown key (expected subscriptions, rules, exemptions)")
+        if key not in ("subscriptions", "management_groups", "rules", "exemptions"):
+            raise _fail(path, key, "unknown key (expected subscriptions, management_groups, rules, exemptions)")
     subs = doc.get("subscriptions", [])
     if not isinstance(subs, list) or not all(isinstance(s, str) and s for s in subs):
         raise _fail(path, "subscriptions", "expected a list of subscription ids or names")
     cfg.subscriptions = subs
+    groups = doc.get("management_groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g.strip() for g in groups):
+        raise _fail(path, "management_groups", "expected a list of management group ids")
+    cfg.management_groups = groups
     rule_tables = doc.get("rules", {})
     if not isinstance(rule_tables, dict):
         raise _fail(path, "rules", "expected a table of rule ids")

@@ -8,6 +8,8 @@ NonCompliant only).
 from __future__ import annotations
 
 import hashlib
+import re
+import string
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
@@ -16,20 +18,23 @@ import numpy as np
 import pandas as pd
 
 from . import arm
+from .model.fixes import Fixes
 from .model import Model
 from .rule import SEVERITIES, SUBJECT_LABELS, SUBJECT_TYPES, Rule
 
 COLUMNS = ["finding_id", "rule_id", "title", "severity", "compliance_state", "subscription_id", "resource_group",
            "resource_type", "resource_id", "resource_name", "vault_id", "message", "remediation",
-           "exemption_category", "exemption_justification", "policy_ids", "mcsb_controls"]
+           "exemption_category", "exemption_justification", "management_group_path", "policy_ids", "mcsb_controls"]
 FRAMEWORK_COLUMNS = ["policy_ids", "mcsb_controls"]   # appended last: the columns before them keep their positions
 SUBJECT_READS = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT,), "subnets": (arm.VNET, arm.SUBNET),
-                 "vnets": (arm.VNET,), "providers": (arm.PROVIDER,), "workloads": (arm.VM, arm.NIC, arm.VNET)}
+                 "vnets": (arm.VNET,), "providers": (arm.PROVIDER,), "workloads": (arm.VM, arm.NIC, arm.VNET),
+                 "assignments": (arm.POLICY_ASSIGNMENT,)}
 # The types whose absence could change whether a rule applies to a subject at all.
 SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, arm.VAULT, arm.VNET, arm.NIC),
                    "subnets": (arm.VNET, arm.SUBNET, arm.PRIVATE_ENDPOINT), "vnets": (arm.VNET, arm.PRIVATE_ENDPOINT),
                    "providers": (arm.PROVIDER, arm.VAULT),
-                   "workloads": (arm.VM, arm.NIC)}
+                   "workloads": (arm.VM, arm.NIC),
+                   "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.MANAGEMENT_GROUP)}
 ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
 TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
                "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:
@@ -213,9 +218,13 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     # a remediation where there is something to remediate (or to read again); none on Compliant/NotApplicable rows
     template = rule.remediation
     remediation = [""] * len(state)
+    # a template may also name view columns: {fixes[RULE-ID]} is the row's concrete fix (auditor.model.fixes)
+    extra = {f: view[f].tolist() if f in view else [_NO_FIX] * len(view) for f in _template_columns(template)}
     for i in np.flatnonzero((state == "NonCompliant") | (state == "Error") | (state == "Exempt")).tolist():
+        j = order[i]
         remediation[i] = template.format(resource_group=ids["rg"][i], resource_name=ids["name"][i],
-                                         resource_id=ids["rid"][i], subscription_id=ids["sub"][i])
+                                         resource_id=ids["rid"][i], subscription_id=ids["sub"][i],
+                                         **{f: v[j] for f, v in extra.items()})
     sha256, prefix = hashlib.sha256, f"{rule.id}|".encode()
     columns = ids["columns"]
     return pd.DataFrame({
@@ -224,11 +233,21 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
         "subscription_id": columns["sub"], "resource_group": columns["rg"],
         "resource_type": SUBJECT_TYPES[rule.subject], "resource_id": columns["rid"], "resource_name": columns["name"],
         "vault_id": columns["vault"], "message": msg[order], "remediation": remediation,
-        "exemption_category": "", "exemption_justification": "",
+        "exemption_category": "", "exemption_justification": "", "management_group_path": columns["mg"],
         "policy_ids": ";".join(rule.policies), "mcsb_controls": ";".join(rule.mcsb),
     })
 
 
+
+
+_IDENTITY_FIELDS = {"resource_group", "resource_name", "resource_id", "subscription_id"}
+_NO_FIX = Fixes()
+
+
+def _template_columns(template: str) -> list[str]:
+    """The view columns a remediation template names beyond the identity fields (``{fixes[DNS-001]}`` -> fixes)."""
+    names = {re.split(r"[.\[]", f, maxsplit=1)[0] for _, f, _, _ in string.Formatter().parse(template) if f}
+    return sorted(names - _IDENTITY_FIELDS)
 
 
 def _text(v) -> str:
@@ -252,8 +271,14 @@ def _identity(m: Model, subject: str) -> dict:
         vault_rid = m.vault_rids()
         vault = (view["vault_id"] if "vault_id" in view else view["id"]).tolist()
         vault = [vault_rid.get(v, v) if isinstance(v, str) else "" for v in vault]
+        # management group path: of the subscription (or, for an assignment, of its scope)
+        if "mg_path" in view:
+            mg = [_text(v) for v in view["mg_path"].tolist()]
+        else:
+            paths = {s: m.mg_path("/subscriptions/" + s) if s else "" for s in set(sub)}
+            mg = [paths[s] for s in sub]
         ids = {k: [v[i] for i in take] for k, v in (
-            ("rid", rid), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault))}
+            ("rid", rid), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault), ("mg", mg))}
         cache[subject] = {"order": order, **ids, "key": [lower[i].encode() for i in take],
                           "columns": {k: pd.array(v, dtype="str") for k, v in ids.items()}}
     return cache[subject]

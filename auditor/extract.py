@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import arm
 from . import ingest as I
-from .arm import BACKUP_GROUPS, SECONDARY, VAULT_PREFIX as _VAULT_PREFIX, id_parts, parent as parent_id, vnet_of
+from .arm import BACKUP, BACKUP_GROUPS, SECONDARY, VAULT_PREFIX as _VAULT_PREFIX, id_parts, parent as parent_id, vnet_of
 from .fields import Malformed, items, mapping, props, ref, text, text_items
 
 
@@ -48,6 +48,13 @@ COLUMNS = {
     "nsg_rules": ("nsg_id", "name", "priority", "direction", "access", "protocol", "ports", "sources", "src_asgs",
                   "destinations", "default"),
     "route_tables": ("id", "rid", "name"), "routes": ("rt_id", "name", "prefix", "hop_type", "hop_ip"),
+    # Azure Policy and management groups (auditor.model.policy): parameters are {name: value}, ids lower-cased
+    "assignments": ("id", "rid", "name", "display_name", "scope", "definition_id", "enforcement", "params",
+                    "not_scopes", "overrides", "locations"),
+    "set_defs": ("id", "name", "display_name", "param_defaults", "members"),
+    "policy_defs": ("id", "name", "param_defaults", "effect"),
+    "mg_nodes": ("id", "name", "display_name"), "mg_edges": ("child", "parent"),
+    "pe_policy": ("pe_id", "location", "dine_vaults"), "conn_prov": ("vault_id", "pe_id", "prov"),
 }
 
 
@@ -149,6 +156,7 @@ def _vault_connection(t: Tables, vault_id: str, c: dict, conn_id: str | None = N
     t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id, conn_prov
         vault_id, pe, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)), SECONDARY in groups,
         _conn_state(cp), "vault", (cid or "").lower(), (text(cp, "provisioningState") or "").lower() or None))
+    t.conn_prov.append((vault_id, pe, (text(cp, "provisioningState") or "").lower()))  # vault_id, pe_id, prov
 
 
 def vault_pe_connection(t: Tables, raw: I.RawObject) -> None:
@@ -161,6 +169,7 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
     sub, rg, _ = id_parts(rid)
     subnet = ref(p, "subnet")
     prov = text(p, "provisioningState")
+    dine_vaults = []  # what af783da1 acts on: automatic AzureBackup connections to vaults (auditor.model.policy)
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
         for c in items(p, key):
             cp = props(c, key + "[]")
@@ -168,6 +177,8 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
             if "/providers/microsoft.recoveryservices/vaults/" not in target:
                 continue
             groups = _groups(cp)
+            if key == "privateLinkServiceConnections" and BACKUP in groups:
+                dine_vaults.append(target.rstrip("/"))
             cid = c.get("id")
             t.conns.append((  # vault_id, pe_id, groups, backup, secondary, status, side, conn_id
                 target.rstrip("/"), rid, ",".join(groups), bool(BACKUP_GROUPS.intersection(groups)),
@@ -188,6 +199,7 @@ def private_endpoint(t: Tables, raw: I.RawObject) -> None:
     t.pe_static.append((rid, len(static)))  # pe_id, n_static
     # id, rid, name, sub, rg, subnet_id, vnet_id, prov_state
     t.pes.append((rid, o.get("id"), _name(o, rid), sub, rg, subnet, vnet_of(subnet), prov))
+    t.pe_policy.append((rid, text(o, "location"), tuple(dine_vaults)))  # pe_id, location, dine_vaults
 
 
 def zone_group(t: Tables, raw: I.RawObject) -> None:
@@ -327,6 +339,14 @@ def subscription(t: Tables, raw: I.RawObject) -> None:
     tenant = text(o, "homeTenantId") or text(p, "homeTenantId") or text(o, "tenantId") or text(p, "tenantId")
     name = text(o, "displayName") or (o.get("name") if isinstance(o.get("name"), str) else None)
     t.subs.append((raw.id.rsplit("/", 1)[-1], (tenant or "").lower() or None, name))  # sub, tenant, name
+    # Resource Graph's resourcecontainers rows: the groups above the subscription, its own parent first
+    chain = [text(g, "name", "managementGroupAncestorsChain[].name") for g in items(p, "managementGroupAncestorsChain")
+             if isinstance(g, dict)]
+    child = raw.id
+    for name_ in filter(None, chain):
+        parent_ = arm.MANAGEMENT_GROUP_PREFIX + name_.lower()
+        t.mg_edges.append((child, parent_))  # child, parent
+        child = parent_
 
 
 def provider(t: Tables, raw: I.RawObject) -> None:
@@ -469,13 +489,137 @@ def key_vault(t: Tables, raw: I.RawObject) -> None:
                          text(acls, "defaultAction", "networkAcls.defaultAction"), len(items(p, "privateEndpointConnections"))))
 
 
+# ---------------------------------------------------------------- Azure Policy and management groups
+
+def _param_values(p: dict, key: str, field: str) -> dict:
+    """``{name: {field: v}}`` (assignment ``parameters`` -> value, definition ``parameters`` -> defaultValue) ->
+    ``{name: v}`` for the names that have the field."""
+    out = {}
+    for name, spec in mapping(p, key).items():
+        if not isinstance(spec, dict):
+            raise Malformed(f"{key}.{name} is {type(spec).__name__}, expected an object")
+        if field in spec:
+            out[str(name)] = spec[field]
+    return out
+
+
+def _scopes(p: dict, key: str) -> tuple[str, ...]:
+    return tuple(s.lower().rstrip("/") or "/" for s in text_items(p, key, key))
+
+
+def policy_assignment(t: Tables, raw: I.RawObject) -> None:
+    o, rid = raw.obj, raw.id
+    p = props(o, "policy assignment")
+    scope = text(p, "scope") or parent_id(rid, "providers/Microsoft.Authorization/policyAssignments")
+    overrides = []
+    for ov in items(p, "overrides"):
+        if not isinstance(ov, dict):
+            raise Malformed("overrides holds a non-object")
+        sels = []
+        for sel in items(ov, "selectors"):
+            if not isinstance(sel, dict):
+                raise Malformed("overrides[].selectors holds a non-object")
+            for op in ("in", "notIn"):
+                if sel.get(op) is not None:
+                    sels.append(((text(sel, "kind", "overrides[].selectors[].kind") or "").lower(), op.lower(),
+                                 tuple(v.lower() for v in text_items(sel, op, f"overrides[].selectors[].{op}"))))
+        value = ov.get("value")
+        overrides.append(((text(ov, "kind", "overrides[].kind") or "").lower(),
+                          value if isinstance(value, str) else None, tuple(sels)))
+    locations = []  # resourceSelectors[].selectors[] of kind resourceLocation: (op, regions)
+    for rs in items(p, "resourceSelectors"):
+        if not isinstance(rs, dict):
+            raise Malformed("resourceSelectors holds a non-object")
+        for sel in items(rs, "selectors"):
+            if not isinstance(sel, dict):
+                raise Malformed("resourceSelectors[].selectors holds a non-object")
+            if (text(sel, "kind", "resourceSelectors[].selectors[].kind") or "").lower() != "resourcelocation":
+                continue
+            for op in ("in", "notIn"):
+                if sel.get(op) is not None:
+                    locations.append((op.lower(), tuple("".join(v.split()).lower() for v in text_items(
+                        sel, op, f"resourceSelectors[].selectors[].{op}"))))
+    t.assignments.append((  # id, rid, name, display_name, scope, definition_id, enforcement, params, not_scopes,
+        rid, o.get("id"), _name(o, rid), text(p, "displayName"), scope.lower().rstrip("/") or "/",  # overrides,
+        (text(p, "policyDefinitionId") or "").lower().rstrip("/"), text(p, "enforcementMode"),      # locations
+        _param_values(p, "parameters", "value"), _scopes(p, "notScopes"), tuple(overrides), tuple(locations)))
+
+
+def policy_set(t: Tables, raw: I.RawObject) -> None:
+    p = props(raw.obj, "policy set definition")
+    members = []
+    for m in items(p, "policyDefinitions"):
+        if not isinstance(m, dict):
+            raise Malformed("policyDefinitions holds a non-object")
+        members.append((text(m, "policyDefinitionReferenceId", "policyDefinitions[].policyDefinitionReferenceId"),
+                        (text(m, "policyDefinitionId", "policyDefinitions[].policyDefinitionId") or "").lower(),
+                        _param_values(m, "parameters", "value")))
+    # id, name, display_name, param_defaults, members
+    t.set_defs.append((raw.id, _name(raw.obj, raw.id), text(p, "displayName"),
+                       _param_values(p, "parameters", "defaultValue"), tuple(members)))
+
+
+def policy_definition(t: Tables, raw: I.RawObject) -> None:
+    p = props(raw.obj, "policy definition")
+    then = mapping(mapping(p, "policyRule"), "then")
+    effect = then.get("effect") if isinstance(then.get("effect"), str) else None
+    # id, name, param_defaults, effect (the rule's literal effect or its parameter expression)
+    t.policy_defs.append((raw.id, _name(raw.obj, raw.id), _param_values(p, "parameters", "defaultValue"), effect))
+
+
+def _parent_ref(p: dict) -> str | None:
+    parent = ref(mapping(p, "details"), "parent") or ref(p, "parent")
+    return parent.rstrip("/") if parent else None
+
+
+def management_group(t: Tables, raw: I.RawObject) -> None:
+    o, rid = raw.obj, raw.id
+    p = props(o, "management group")
+    t.mg_nodes.append((rid, _name(o, rid), text(p, "displayName")))  # id, name, display_name
+    parent = _parent_ref(p)
+    if parent:
+        t.mg_edges.append((rid, parent))  # child, parent
+    # $expand=path (root first) / $expand=ancestors (parent first): the groups above it, by name
+    details = mapping(p, "details")
+    above = [text(g, "name", "details.path[].name") for g in items(details, "path") if isinstance(g, dict)][::-1]
+    above = above or [text(g, "name", "details.managementGroupAncestorsChain[].name")
+                      for g in items(details, "managementGroupAncestorsChain") if isinstance(g, dict)]
+    child = rid
+    for name_ in filter(None, above):
+        if arm.MANAGEMENT_GROUP_PREFIX + name_.lower() == child:
+            continue
+        t.mg_edges.append((child, arm.MANAGEMENT_GROUP_PREFIX + name_.lower()))
+        child = arm.MANAGEMENT_GROUP_PREFIX + name_.lower()
+
+    def walk(children: list, under: str, depth: int) -> None:  # $expand=children&$recurse=true
+        if depth > 10:
+            raise Malformed("children nested more than 10 levels (management groups have at most 6)")
+        for c in children:
+            if not isinstance(c, dict):
+                raise Malformed("children holds a non-object")
+            cid = text(c, "id", "children[].id")
+            if cid:
+                t.mg_edges.append((cid.lower().rstrip("/"), under))
+                walk(items(c, "children"), cid.lower().rstrip("/"), depth + 1)
+    walk(items(p, "children"), rid, 0)
+
+
+def mg_subscription(t: Tables, raw: I.RawObject) -> None:
+    p = props(raw.obj, "management group subscription")
+    parent = _parent_ref(p)
+    if not parent and "/subscriptions/" in raw.id and raw.id.startswith(arm.MANAGEMENT_GROUP_PREFIX):
+        parent = raw.id[:raw.id.rindex("/subscriptions/")]
+    if parent:
+        t.mg_edges.append(("/subscriptions/" + raw.id.rsplit("/", 1)[-1], parent))  # child, parent
+
+
 Extractor = Callable[[Tables, I.RawObject], None]
 
 # Per ARM type: its extractor and the tables it appends to (what is undone when the object turns out malformed).
 EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
-    arm.VAULT: (vault, ("vaults", "vault_security", "conns")),
-    arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns",)),
-    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pe_static", "pes")),
+    arm.VAULT: (vault, ("vaults", "vault_security", "conns", "conn_prov")),
+    arm.VAULT_PE_CONNECTION: (vault_pe_connection, ("conns", "conn_prov")),
+    arm.PRIVATE_ENDPOINT: (private_endpoint, ("conns", "pe_nics", "pe_fqdns", "pe_static", "pes", "pe_policy")),
     arm.ZONE_GROUP: (zone_group, ("zone_groups",)),
     arm.NIC: (nic, ("nics", "nic_ipconfigs", "nic_fqdns", "wl_nics")),
     arm.VNET: (vnet, ("vnets", "subnets", "subnet_refs", "peerings")),
@@ -485,7 +629,7 @@ EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
     arm.VNET_LINK: (vnet_link, ("links",)),
     arm.ROLE_ASSIGNMENT: (role_assignment, ("roles",)),
     arm.ROLE_DEFINITION: (role_definition, ("role_defs",)),
-    arm.SUBSCRIPTION: (subscription, ("subs",)),
+    arm.SUBSCRIPTION: (subscription, ("subs", "mg_edges")),
     arm.PROVIDER: (provider, ("providers",)),
     arm.EVENT: (event, ("events",)),
     arm.STORAGE_CONFIG: (storage_config, ("storage_configs",)),
@@ -498,6 +642,11 @@ EXTRACTORS: dict[str, tuple[Extractor, tuple[str, ...]]] = {
     arm.GUARD_PROXY: (guard_proxy, ("guard_proxies",)),
     arm.RESOURCE_GUARD: (resource_guard, ("guards",)),
     arm.KEY_VAULT: (key_vault, ("key_vaults",)),
+    arm.POLICY_ASSIGNMENT: (policy_assignment, ("assignments",)),
+    arm.POLICY_SET: (policy_set, ("set_defs",)),
+    arm.POLICY_DEFINITION: (policy_definition, ("policy_defs",)),
+    arm.MANAGEMENT_GROUP: (management_group, ("mg_nodes", "mg_edges")),
+    arm.MG_SUBSCRIPTION: (mg_subscription, ("mg_edges",)),
 }
 
 

@@ -84,14 +84,24 @@ def load_objects(resources: list, errors: list[dict] | None = None, collected_ty
     return model_from(ing)
 
 
+def collector_takes_management_groups() -> bool:
+    """Whether the live collector enumerates management groups (``collect_estate(..., management_groups=)``)."""
+    import inspect
+    from . import collect
+    return "management_groups" in inspect.signature(collect.collect_estate).parameters
+
+
 def collect_live(*, arm_endpoint: str, cloud: str, tenant: str | None, subscriptions: list[str] | None,
-                 max_concurrency: int, source: str, workers: int | None, structured_progress: bool) -> dict:
+                 max_concurrency: int, source: str, workers: int | None, structured_progress: bool,
+                 management_groups: list[str] | None = None) -> dict:
     """Collect the live estate: the snapshot dict (resources, errors, collected_types, collected_at)."""
     from . import collect
     credential = collect.build_credential(tenant=tenant, cloud=cloud)
     progress = collect.Progress(structured=structured_progress)
+    extra = {"management_groups": management_groups} if management_groups else {}
     return collect.collect_estate(credential, subscriptions=subscriptions, arm_endpoint=arm_endpoint, cloud=cloud,
-                                  max_concurrency=max_concurrency, progress=progress, source=source, workers=workers)
+                                  max_concurrency=max_concurrency, progress=progress, source=source, workers=workers,
+                                  **extra)
 
 
 def default_endpoint(cloud: str, given: str | None = None) -> str:

@@ -21,9 +21,11 @@ SUBJECT_TYPES = {
     "vnets": "Microsoft.Network/virtualNetworks",
     "providers": "Microsoft.Resources/providers",
     "workloads": arm.VM,
+    "assignments": arm.POLICY_ASSIGNMENT,
 }
 SUBJECT_LABELS = {"vaults": "vault", "endpoints": "private endpoint", "subnets": "subnet",
-                  "vnets": "virtual network", "providers": "resource provider", "workloads": "workload"}
+                  "vnets": "virtual network", "providers": "resource provider", "workloads": "workload",
+                  "assignments": "policy assignment"}
 
 Pred = Callable[[pd.DataFrame, dict], pd.Series]
 

@@ -39,7 +39,26 @@ TERMS = (
      "undetermined, judged as v1 with messages that say so."),
     ("Custom DNS", "the PE's VNet has `dhcpOptions.dnsServers`: DNS-001..004 are then `NotApplicable` and DNS-006 speaks."),
     ("Covers", "a scope covers a resource id when it equals it or is a prefix followed by `/` (case-insensitive); `/` "
-               "and management-group scopes cover everything."),
+               "covers everything; a management-group scope covers the resources of the subscriptions below the group "
+               "when the input holds the group (`Microsoft.Management/managementGroups` with their children or "
+               "descendants), and everything when it does not (the POL rules; IAM-001 still treats it as everything)."),
+    ("Assignment A applies built-in X",
+     "`policyDefinitionId` ends with `/policyDefinitions/X`, or names a set (`policySetDefinitions`) with a member whose "
+     "`policyDefinitionId` ends with `/X`. A set that is not in the input: `NotApplicable` (\"set definition not in "
+     "the input\"); live, a set that could not be read: `Error`."),
+    ("Parameter P of X under A",
+     "direct: the assignment's `parameters.P.value`, else X's default. Through a set: the member's `parameters.P.value`; "
+     "`[parameters('Q')]` there is the assignment's `Q`, else the set's default of `Q`; no member value: X's default. "
+     "The effect: an `overrides[]` item of kind `policyEffect` whose `policyDefinitionReferenceId` selectors "
+     "(`in`/`notIn`) match the member, or that has no selector, wins."),
+    ("Enforced", "`enforcementMode` absent or `Default`; otherwise the POL rules give `NotApplicable`."),
+    ("A covers R",
+     "the assignment's `scope` covers R's id, no `notScopes` entry covers it, and R's location passes every "
+     "`resourceSelectors[].selectors[]` of kind `resourceLocation` (`in`/`notIn`)."),
+    ("Geo code of a region",
+     "the `location` lower-cased without spaces, looked up in the shipped tables (Azure/terraform-azurerm-avm-utl-regions "
+     "by ARM name, then the Azure Backup geo-code list by display name); the `geo_codes` parameter adds or overrides "
+     "entries. A backup zone's geo: `^privatelink\\.([a-z0-9]+)\\.backup\\.` on the zone name."),
     ("Not in the input / Error",
      "a single referenced object missing while others of its type are present gives `NotApplicable` (\"not in the "
      "input\"); a type a rule needs that is absent from the whole input, or a scope that could not be read, gives "

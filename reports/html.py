@@ -453,6 +453,16 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
     # ---- subscriptions and vaults
     subs = [{"key": clean_text(k) or "(none)", **_count_row(c)}
             for k, c in sorted(_group_counts(df, "subscription_id").items(), key=lambda kv: str(kv[0]).lower())]
+    mgs = [{"key": clean_text(k), **_count_row(c)}
+           for k, c in sorted(_group_counts(df, "management_group_path").items(), key=lambda kv: str(kv[0]).lower())
+           if clean_text(k)]
+    assignments = []
+    for a in meta.get("policy_assignments") or []:
+        if isinstance(a, Mapping):
+            assignments.append({"name": clean_text(a.get("name")), "id": clean_text(a.get("id")),
+                                "scope": clean_text(a.get("scope")), "mg_path": clean_text(a.get("mg_path")),
+                                "rules": ", ".join(_as_list(a.get("rules"))), "vaults": _as_list(a.get("vaults")),
+                                "messages": _as_list(a.get("messages"))})
     vaults = []
     # least compliant first (n/a last), then by id
     for k, c in sorted(_group_counts(df, "vault_id").items(),
@@ -522,7 +532,7 @@ def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
         "other_states": other_states,
         "total": sum(state_counts.values()),
         "sev_counts": [(s, sev_counts.get(s, 0)) for s in SEVERITIES],
-        "errors": errors, "rules": rules, "subs": subs, "vaults": vaults,
+        "errors": errors, "rules": rules, "subs": subs, "vaults": vaults, "mgs": mgs, "assignments": assignments,
         "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
         "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
         "chains": chain_view, "healthy_chains": healthy_compact, "resolve_used": resolve_used,

@@ -82,6 +82,8 @@ def write_json(path, findings: pd.DataFrame, meta: dict) -> None:
     doc = {"generated_at": meta.get("generated_at"), "tool": meta.get("tool"), "inputs": meta.get("inputs", []),
            "subscriptions": meta.get("subscriptions", []), "summary": meta.get("summary"),
            "errors": meta.get("errors", [])}
+    if meta.get("policy_assignments"):
+        doc["policy_assignments"] = meta["policy_assignments"]
     if meta.get("baseline") is not None:
         doc["baseline"] = meta["baseline"]
         doc["resolved"] = meta.get("resolved", [])

@@ -9,9 +9,8 @@ RULE = Rule(
               "identity assigned to the vault is used to automate the addition of DNS record whenever new storage "
               "account is allocated for backup data.'",
     condition="a storage private endpoint (blob/queue) of a backup private endpoint has an FQDN with no A record",
-    remediation="Grant the vault's identity Private DNS Zone Contributor on the privatelink.blob/queue zones so it "
-                "adds the records, or add them by hand: az network private-dns record-set a add-record "
-                "--resource-group <zone rg> --zone-name <zone> --record-set-name <record> --ipv4-address <ip>",
+    remediation="Add the missing A record(s), and let the vault's identity add the next ones (Private DNS Zone "
+                "Contributor on the zone, see IAM-001): {fixes[DNS-002]}",
     applies=lambda e, p: e["storage"] & judged(e),
     violates=lambda e, p: e["fq_missing"].map(len) > 0,
     message=missing_records,

@@ -9,9 +9,7 @@ RULE = Rule(
               "associated with the private endpoint'.",
     condition="a backup or storage private endpoint has an FQDN whose A record exists but holds none of the "
               "endpoint's expected IPs",
-    remediation="Point the record at the endpoint's IP: az network private-dns record-set a update / add-record "
-                "--resource-group <zone rg> --zone-name <zone> --record-set-name <record> --ipv4-address <ip>, and "
-                "remove the old address",
+    remediation="Point the record at the endpoint's IP, then remove the stale address: {fixes[DNS-003]}",
     applies=lambda e, p: (e["backup"] | e["storage"]) & judged(e),
     violates=lambda e, p: e["fq_stale"].map(len) > 0,
     message=lambda e, p: ("stale A record: " + join(e["fq_stale"])).where(

@@ -9,9 +9,7 @@ RULE = Rule(
               "experience.'",
     condition="the vault is not v2 and a backup private endpoint's privateDnsZoneGroups reference a zone in a "
               "subscription other than the vault's",
-    remediation="Use zones in the vault's subscription: az network private-endpoint dns-zone-group update "
-                "--resource-group {resource_group} --endpoint-name {resource_name} --name <group> "
-                "--private-dns-zone <zone id in the vault's subscription>, or move to the new experience",
+    remediation="Use a zone in the vault's subscription, or move to the new experience: {fixes[DNS-005]}",
     applies=lambda e, p: e["backup"] & e["in_input"] & ~e["v2"] & e["has_zone_group"],
     violates=lambda e, p: e["foreign_zones"].map(len) > 0,
     message=lambda e, p: ("zone(s) " + join(e["foreign_zones"], ", ") + " outside the vault's subscription "

@@ -9,9 +9,8 @@ RULE = Rule(
               "above domain names must be allowed and redirected to a custom DNS (which has DNS records for the above "
               "FQDNs) or to 168.63.129.16 on Azure virtual network which has private DNS zones linked to it.'",
     condition="a virtual network that holds a backup or storage private endpoint has dhcpOptions.dnsServers set",
-    remediation="Make the DNS servers forward privatelink.<geo>.backup.windowsazure.com, privatelink.blob.core."
-                "windows.net and privatelink.queue.core.windows.net to 168.63.129.16 (conditional forwarders), or "
-                "hold the records; verify with auditor audit --resolve from inside the VNet",
+    remediation="Make the DNS servers forward {fixes[DNS-006]} to 168.63.129.16 (conditional forwarders), or hold "
+                "the records; verify with auditor audit --resolve from inside the VNet",
     applies=lambda n, p: n["holds_pe"] & n["in_input"],
     violates=lambda n, p: n["dns_servers"].map(len) > 0,
     message=lambda n, p: ("custom DNS servers " + join(n["dns_servers"], ", ")

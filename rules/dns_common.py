@@ -15,6 +15,13 @@ def missing_records(e: pd.DataFrame, p: dict) -> pd.Series:
         e["fq_missing"].map(len) > 0, "A records present for all " + e["n_fqdns"].astype(str) + " FQDN(s)")
 
 
+def see_pol001(e: pd.DataFrame, failing: pd.Series) -> pd.Series:
+    """DNS-001/004: ' (see POL-001 <assignment>)' where a POL-001 assignment configures the endpoint's DNS with
+    another region's zone (the model's ``pol_note``), on failing rows only."""
+    note = e["pol_note"] if "pol_note" in e else pd.Series("", index=e.index, dtype=object)
+    return note.where(failing, "").fillna("")
+
+
 def reason(e: pd.DataFrame, kinds: str) -> pd.Series:
     """Why a DNS rule does not apply. Custom DNS, a VNet not in the input or no FQDNs explain it only for the
     endpoints of a vault (backup or storage); any other endpoint (a Cosmos DB or Private Link service PE) is simply

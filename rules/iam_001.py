@@ -12,8 +12,7 @@ RULE = Rule(
               "(a) Contributor/Owner covering each backup PE's resource group, (b) Network Contributor/Contributor/"
               "Owner covering each backup PE's VNet, or (c) Private DNS Zone Contributor/Contributor/Owner covering "
               "the privatelink.blob/queue zone linked to each storage PE's VNet (custom roles count by their actions)",
-    remediation="az role assignment create --assignee-object-id <vault principalId> --assignee-principal-type "
-                "ServicePrincipal --role <role> --scope <scope> for each missing grant listed",
+    remediation="Grant the vault's identity each missing role at the scope it needs: {fixes[IAM-001]}",
     applies=lambda v, p: v["uses_pe"] & v["experience"].ne("v2") & v["system_identity"] & v["principal_id"].notna(),
     violates=lambda v, p: v["iam_missing"].map(len) > 0,
     message=lambda v, p: ("identity " + v["principal_id"].fillna("?") + " lacks " + join(v["iam_missing"])

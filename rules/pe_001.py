@@ -10,8 +10,8 @@ RULE = Rule(
               "addresses from your Azure Virtual Network'); a connection that is not Approved carries no traffic.",
     condition="a backup private endpoint connection is not Approved, on the vault side "
               "(privateLinkServiceConnectionState.status of the vault's connection) or on the PE side",
-    remediation="Approve the connection on the vault: az network private-endpoint-connection approve --id "
-                "<vault connection id> (portal: vault > Networking > Private access > Approve)",
+    remediation="Approve the vault's side of the connection (portal: vault > Networking > Private access > Approve): "
+                "{fixes[PE-001]}",
     applies=lambda e, p: e["backup"],
     violates=lambda e, p: e["conn_states"].map(lambda s: any(not x.endswith(":approved") for x in s)),
     message=lambda e, p: "connection states: " + join(e["conn_states"], ", ").str.replace("vault:", "vault side ")

@@ -9,8 +9,8 @@ RULE = Rule(
               "interface' of the private endpoint: a Failed endpoint has no working interface.",
     condition="a backup private endpoint or a storage private endpoint (_ecs/_prot …_blob/_queue) has "
               "provisioningState Failed",
-    remediation="Inspect and re-create the endpoint: az network private-endpoint show --ids {resource_id}; delete it "
-                "and create it again (storage endpoints are re-created by the vault)",
+    remediation="Inspect (az network private-endpoint show --subscription {subscription_id} --ids {resource_id}), then "
+                "re-create the endpoint (storage endpoints are re-created by the vault): {fixes[PE-002]}",
     applies=lambda e, p: e["backup"] | e["storage"],
     violates=lambda e, p: e["prov_state"].fillna("").str.casefold().eq("failed"),
     message=lambda e, p: e["backup"].map({True: "backup", False: "storage"}) + " private endpoint, provisioningState="

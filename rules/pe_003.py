@@ -35,7 +35,7 @@ RULE = Rule(
               "configurations in the subnet. A largest prefix below `min_prefix_addresses` (128, /25) is noted in the "
               "message only",
     remediation="Free addresses in the subnet or move the endpoint to a larger one (/25 recommended): az network vnet "
-                "subnet show --ids {resource_id} --query ipConfigurations",
+                "subnet show --subscription {subscription_id} --ids {resource_id} --query ipConfigurations",
     applies=lambda s, p: s["holds_backup_pe"] & s["capacity"].notna(),
     violates=lambda s, p: s["free"] < threshold(s, p),
     message=lambda s, p: s["free"].astype("Int64").astype(str) + " free IP(s) (" + join(s["prefixes"], ", ")

@@ -22,7 +22,7 @@ RULE = Rule(
     condition="a backup private endpoint of a v2 vault has a non-empty properties.ipConfigurations (the static-IP "
               "form); absent or [] is dynamic",
     remediation="Re-create the private endpoint without static IP configurations (dynamic allocation): az network "
-                "private-endpoint show --ids {resource_id} --query ipConfigurations",
+                "private-endpoint show --subscription {subscription_id} --ids {resource_id} --query ipConfigurations",
     applies=lambda e, p: e["backup"] & e["v2"],
     violates=lambda e, p: e["n_static"] > 0,
     message=lambda e, p: e["n_static"].astype(str) + " static IP configuration(s); vault experience v2",

@@ -9,7 +9,7 @@ RULE = Rule(
     condition="two or more distinct backup private endpoints (PE side and vault side, both groups) of the same vault "
               "have the same name (last id segment, case-insensitive); endpoints known only by reference are judged",
     remediation="Delete one of the endpoints and re-create it under another name: az network private-endpoint delete "
-                "--ids {resource_id}",
+                "--subscription {subscription_id} --ids {resource_id}",
     applies=lambda e, p: e["backup"],
     violates=lambda e, p: e["same_name_pes"].map(len) > 0,
     message=lambda e, p: ("same name as " + join(e["same_name_pes"], ", ")).where(

@@ -9,8 +9,9 @@ RULE = Rule(
     condition="the vault uses private endpoints and properties.publicNetworkAccess is not Disabled (absent counts "
               "as Enabled); NotApplicable when cross-region restore is on, where denying public access is "
               "unsupported (RSV-009 speaks)",
-    remediation="az backup vault update --resource-group {resource_group} --name {resource_name} "
-                "--public-network-access Disable  (portal: vault > Networking > Public access > Deny)",
+    remediation="Once the vault has an approved backup private endpoint and its DNS records, zone links and role "
+                "grants are in place (auditor plan orders it so): {fixes[RSV-001]} (portal: vault > Networking > "
+                "Public access > Deny)",
     applies=lambda v, p: v["uses_pe"] & ~v["crr_on"],
     violates=lambda v, p: v["pna"].fillna("Enabled").str.casefold().ne("disabled"),
     message=lambda v, p: "publicNetworkAccess=" + text(v["pna"], "(absent, counts as Enabled)") + " with "

@@ -9,10 +9,8 @@ RULE = Rule(
               "to an allowlist any IPs/FQDNs for Azure Backup or Azure Storage'). Azure Policy built-in: 'Azure "
               "Recovery Services vaults should use private link for backup'.",
     condition="the vault has no backup private endpoint connection (groupIds AzureBackup or AzureBackup_secondary)",
-    remediation="Create a private endpoint for the vault (target sub-resource AzureBackup): az network "
-                "private-endpoint create --resource-group <rg> --name <pe> --vnet-name <vnet> --subnet <subnet> "
-                "--private-connection-resource-id {resource_id} --group-id AzureBackup --connection-name <pe>; a vault "
-                "that already protects items needs a new vault (see RSV-007)",
+    remediation="Create a private endpoint for the vault (target sub-resource AzureBackup) in a subnet with at least 11 "
+                "free IPs; a vault that already protects items needs a new vault (see RSV-007): {fixes[RSV-002]}",
     applies=lambda v, p: v["id"].notna(),
     violates=lambda v, p: ~v["uses_pe"],
     message=lambda v, p: v["n_backup"].astype(str) + " backup private endpoint connection(s); "

@@ -19,8 +19,8 @@ RULE = Rule(
               "connection (the v2 experience's supported way)",
     remediation="Either create an AzureBackup_secondary private endpoint in the secondary region (new experience), or "
                 "plan restores of SQL/SAP HANA without cross-region restore; the CRR setting itself cannot be "
-                "turned off once enabled: az backup vault backup-properties show --resource-group {resource_group} "
-                "--name {resource_name}",
+                "turned off once enabled: az backup vault backup-properties show --subscription {subscription_id} "
+                "--resource-group {resource_group} --name {resource_name}",
     applies=lambda v, p: v["uses_pe"],
     violates=lambda v, p: _crr_on(v) & ~v["secondary_approved"],
     message=lambda v, p: "crossRegionRestore=" + text(v["crr"]) + ", crossRegionRestoreFlag="

@@ -6,8 +6,9 @@ RULE = Rule(
     rationale="Seed: 'the maximum number of private endpoints that can be created for a vault is 12.'",
     condition="the vault has `limit` (default 12) or more distinct private endpoints connected (vault side and PE "
               "side, all groups but AzureBackup_secondary), or `limit` or more AzureBackup_secondary ones",
-    remediation="Remove unused private endpoint connections (az network private-endpoint-connection list --id "
-                "{resource_id}) or consolidate VNets through peering; a further VNet needs a new vault",
+    remediation="Remove unused private endpoint connections (az network private-endpoint-connection list "
+                "--subscription {subscription_id} --id {resource_id}) or consolidate VNets through peering; a further "
+                "VNet needs a new vault",
     applies=lambda v, p: v["n_any_conn"] > 0,
     violates=lambda v, p: (v["n_primary"] >= p["limit"]) | (v["n_secondary"] >= p["limit"]),
     message=lambda v, p: v["n_primary"].astype(str) + " private endpoint(s) connected and "

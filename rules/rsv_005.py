@@ -10,8 +10,7 @@ RULE = Rule(
               "creating additional private endpoints'.",
     condition="the vault uses private endpoints, is not v2, and has no system-assigned identity (identity absent, or "
               "its type does not include SystemAssigned)",
-    remediation="az backup vault identity assign --system-assigned --resource-group {resource_group} "
-                "--name {resource_name}, then grant it the roles IAM-001 lists",
+    remediation="Assign a system-assigned identity, then grant its principal the roles IAM-001 lists: {fixes[RSV-005]}",
     applies=lambda v, p: v["uses_pe"] & v["experience"].ne("v2"),
     violates=lambda v, p: ~v["system_identity"],
     message=lambda v, p: "identity type " + text(v["identity_type"]) + "; experience "

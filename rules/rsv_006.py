@@ -13,9 +13,8 @@ RULE = Rule(
               "operations will start failing.'",
     condition="the vault has an identity whose tenantId differs from the tenant of the vault's subscription "
               "(homeTenantId, else tenantId); Error if that tenant is unknown",
-    remediation="Re-create the identity in the new tenant: az backup vault identity remove --system-assigned "
-                "--resource-group {resource_group} --name {resource_name}; az backup vault identity assign "
-                "--system-assigned ...; then re-create the private endpoints and role assignments in the new tenant",
+    remediation="Re-create the identity in the new tenant, then the private endpoints and role assignments: "
+                "{fixes[RSV-006]}",
     applies=lambda v, p: v["identity_tenant"].notna(),
     violates=lambda v, p: v["identity_tenant"].ne(v["sub_tenant"]) & v["sub_tenant"].notna(),
     message=lambda v, p: "identity tenantId " + text(v["identity_tenant"]) + ", subscription " + v["sub"]

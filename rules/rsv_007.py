@@ -8,8 +8,8 @@ RULE = Rule(
     rationale="Seed: 'Private endpoints can be created for new Recovery Services vaults only (that doesn't have any "
               "items registered to the vault).'",
     condition="the vault has protected items and no backup private endpoint connection",
-    remediation="Create a new vault with private endpoints before protecting items, and move protection to it "
-                "(az backup vault create --resource-group {resource_group} --name <new-vault> --location <region>)",
+    remediation="Create a new vault with private endpoints before protecting items, and move protection to it: "
+                "{fixes[RSV-007]}",
     applies=lambda v, p: ~v["uses_pe"] & v["protected_count"].notna(),
     violates=lambda v, p: v["protected_count"].fillna(0).astype(int) > 0,
     message=lambda v, p: v["protected_count"].astype(str) + " protected item(s), no backup private endpoint",

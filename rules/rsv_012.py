@@ -34,8 +34,8 @@ RULE = Rule(
               "is in the vault's subscription",
     remediation="Enable MUA with a Resource Guard owned by a separate security admin: az backup vault "
                 "resource-guard-mapping update --subscription {subscription_id} --resource-group {resource_group} "
-                "--name {resource_name} --resource-guard-id <guard id>; remove guard roles from backup admins: az role "
-                "assignment delete --assignee <principal> --scope <guard scope>",
+                "--name {resource_name} --resource-guard-id <guard-id>; remove guard roles from backup admins: az role "
+                "assignment delete --subscription <guard-subscription> --assignee <principal-id> --scope <guard-scope>",
     applies=lambda v, p: v["id"].notna(),
     violates=_violates,
     message=_message,

@@ -9,7 +9,7 @@ RULE = Rule(
               "subscription': private endpoints for Backup need the provider registered.",
     condition="a subscription that holds a vault has Microsoft.RecoveryServices with a registrationState other than "
               "Registered",
-    remediation="az provider register --namespace Microsoft.RecoveryServices --subscription {subscription_id}",
+    remediation="Register the provider: {fixes[SUB-001]}",
     applies=lambda r, p: (r["n_vaults"] > 0) & r["provider_in_input"],
     violates=lambda r, p: r["state"].fillna("").str.casefold().ne("registered"),
     message=lambda r, p: "registrationState=" + text(r["state"]) + " with " + r["n_vaults"].astype(str)

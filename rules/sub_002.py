@@ -19,9 +19,9 @@ RULE = Rule(
     condition="a subscription holds a vault that uses private endpoints, its oldest vault was created before "
               "2020-05-01, and no succeeded Microsoft.RecoveryServices/register/action event at or after 2020-05-01 "
               "is known; Error when no vault of the subscription has a known creation time",
-    remediation="Portal: subscription > Resource providers > Microsoft.RecoveryServices > Re-register (or az provider "
-                "unregister/register --namespace Microsoft.RecoveryServices --subscription {subscription_id}); "
-                "the activity log keeps 90 days, so once re-registration is confirmed, record an exemption",
+    remediation="Re-register the provider (portal: subscription > Resource providers > Microsoft.RecoveryServices > "
+                "Re-register): {fixes[SUB-002]}; the activity log keeps 90 days, so once re-registration is "
+                "confirmed, record an exemption",
     applies=lambda r, p: r["n_pe_vaults"] > 0,
     violates=lambda r, p: (r["oldest"] < CUTOFF).fillna(False).astype(bool) & r["reregistered"].isna(),
     message=lambda r, p: "oldest vault " + r["oldest_vault"].fillna("?") + " created " + _when(r["oldest"])

@@ -12,7 +12,8 @@ RULE = Rule(
               "(no dhcpOptions.dnsServers), and for some zone name of the FQDNs of the vault's backup and storage "
               "endpoints no private DNS zone of that name is linked to the workload VNet",
     remediation="Link each missing zone to the workload's VNet: az network private-dns link vnet create "
-                "--resource-group <zone rg> --zone-name <zone> --name <link> --virtual-network <workload vnet id> "
+                "--subscription <zone-subscription> --resource-group <zone rg> --zone-name <zone> --name <link> "
+                "--virtual-network <workload vnet id> "
                 "--registration-enabled false",
     applies=lambda w, p: w["vault_uses_pe"] & ~w["in_endpoint_vnet"] & ~w["custom_dns"]
                          & (w["endpoint_zones"].map(len) > 0),

@@ -13,7 +13,8 @@ RULE = Rule(
               "(Connected, either side) with one, and no route of the workload subnet's route table that holds an "
               "endpoint IP goes to a VirtualAppliance or VirtualNetworkGateway (such a route: NotApplicable)",
     remediation="Peer the workload VNet with an endpoint VNet (both sides): az network vnet peering create "
-                "--resource-group <rg> --vnet-name <workload vnet> --name <peering> --remote-vnet <endpoint vnet id> "
+                "--subscription {subscription_id} --resource-group <rg> --vnet-name <workload vnet> --name <peering> "
+                "--remote-vnet <endpoint vnet id> "
                 "--allow-vnet-access; or create a private endpoint for the vault in the workload VNet",
     applies=lambda w, p: w["vault_uses_pe"] & (w["endpoint_vnets"].map(len) > 0)
                          & (reach(w) | (w["forwarding_routes"].map(len) == 0)),

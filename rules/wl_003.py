@@ -20,8 +20,10 @@ RULE = Rule(
               "Microsoft Entra ID: its first outbound rule by priority matching TCP 443 from the NIC's IP to *, "
               "0.0.0.0/0, Internet, AzureCloud or AzureActiveDirectory is a Deny",
     remediation="Add an outbound Allow for the service tag AzureActiveDirectory on TCP 443 above the Deny: az network "
-                "nsg rule create --resource-group <nsg rg> --nsg-name <nsg> --name AllowEntraIdOutbound --priority "
-                "<lower than the Deny> --direction Outbound --access Allow --protocol Tcp --destination-port-ranges 443 "
+                "nsg rule create --subscription <nsg-subscription> --resource-group <nsg rg> --nsg-name <nsg> --name "
+                "AllowEntraIdOutbound --priority "
+                "<lower than the Deny> --direction Outbound --access Allow --protocol Tcp --destination-port-ranges "
+                "443 "
                 "--destination-address-prefixes AzureActiveDirectory",
     applies=lambda w, p: w["in_input"],
     violates=lambda w, p: w["entra_blocks"].map(len) > 0,

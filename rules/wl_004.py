@@ -11,7 +11,8 @@ RULE = Rule(
     condition="the vault uses private endpoints and an NSG that applies to the workload's NIC blocks outbound TCP 443 "
               "to one of the vault's endpoint IPs (destinations *, VirtualNetwork, or a CIDR holding the IP)",
     remediation="Allow outbound TCP 443 to the endpoints' subnet above the Deny: az network nsg rule create "
-                "--resource-group <nsg rg> --nsg-name <nsg> --name AllowBackupPrivateEndpoints --priority <lower than "
+                "--subscription <nsg-subscription> --resource-group <nsg rg> --nsg-name <nsg> --name "
+                "AllowBackupPrivateEndpoints --priority <lower than "
                 "the Deny> --direction Outbound --access Allow --protocol Tcp --destination-port-ranges 443 "
                 "--destination-address-prefixes <endpoint subnet prefix>",
     applies=lambda w, p: w["vault_uses_pe"] & (w["endpoint_ips"].map(len) > 0),

@@ -382,3 +382,59 @@ def peering(vnet_id: str, name: str, remote_vnet_id: str, state: str = "Connecte
                            "remoteAddressSpace": {"addressPrefixes": [remote_prefix]},
                            "peeringState": state, "peeringSyncLevel": "FullyInSync" if state == "Connected" else
                            "RemoteNotInSync", "provisioningState": "Succeeded"}}
+
+
+# ---------------------------------------------------------------------------------------------------- Azure Policy
+MG = "/providers/Microsoft.Management/managementGroups/"
+POLICY_DEF = "/providers/Microsoft.Authorization/policyDefinitions/"
+
+
+def management_group(name: str, tenant: str, display: str, parent: str | None, children: list[dict]) -> dict:
+    """A group as ``GET .../managementGroups/{name}?$expand=children&$recurse=true`` returns it (children nested:
+    ``{"type": "Microsoft.Management/managementGroups" | "/subscriptions", "id", "name", "displayName",
+    "children"}``)."""
+    details = {"version": 1, "updatedTime": "2025-01-01T00:00:00Z", "updatedBy": "ops@contoso.com"}
+    if parent:
+        details["parent"] = {"id": MG + parent, "name": parent, "displayName": parent}
+    return {"id": MG + name, "type": "Microsoft.Management/managementGroups", "name": name,
+            "properties": {"tenantId": tenant, "displayName": display, "details": details, "children": children}}
+
+
+def mg_child(name: str, display: str, children: list[dict] | None = None) -> dict:
+    return {"type": "Microsoft.Management/managementGroups", "id": MG + name, "name": name, "displayName": display,
+            "children": children or []}
+
+
+def sub_child(sub: str, display: str) -> dict:
+    return {"type": "/subscriptions", "id": f"/subscriptions/{sub}", "name": sub, "displayName": display}
+
+
+def policy_assignment(scope: str, name: str, definition_id: str, *, params: dict | None = None,
+                      enforcement: str = "Default", not_scopes: list[str] | None = None, display: str = "",
+                      overrides: list[dict] | None = None, selectors: list[dict] | None = None) -> dict:
+    """A policy assignment as ``PolicyAssignments_Get`` (api 2025-11-01) returns it."""
+    props = {"displayName": display or name, "policyDefinitionId": definition_id, "definitionVersion": "1.*.*",
+             "scope": scope, "notScopes": not_scopes or [], "enforcementMode": enforcement,
+             "parameters": {k: {"value": v} for k, v in (params or {}).items()},
+             "metadata": {"assignedBy": "platform@contoso.com"}, "instanceId": _etag(scope + name)}
+    if overrides:
+        props["overrides"] = overrides
+    if selectors:
+        props["resourceSelectors"] = selectors
+    return {"id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}", "name": name,
+            "type": "Microsoft.Authorization/policyAssignments", "location": "westeurope",
+            "identity": {"type": "SystemAssigned", "principalId": _etag(name), "tenantId": _etag(scope)},
+            "properties": props}
+
+
+def policy_set(scope: str, name: str, display: str, members: list[tuple[str, str, dict]],
+               params: dict | None = None) -> dict:
+    """A custom set definition as ``PolicySetDefinitions_Get`` returns it; members: (reference id, definition id,
+    {parameter: value})."""
+    return {"id": f"{scope}/providers/Microsoft.Authorization/policySetDefinitions/{name}", "name": name,
+            "type": "Microsoft.Authorization/policySetDefinitions",
+            "properties": {"displayName": display, "policyType": "Custom", "metadata": {"category": "Network"},
+                           "parameters": params or {},
+                           "policyDefinitions": [{"policyDefinitionReferenceId": ref, "policyDefinitionId": did,
+                                                  "parameters": {k: {"value": v} for k, v in p.items()}}
+                                                 for ref, did, p in members]}}

@@ -432,6 +432,43 @@ class Synth:
         self.subs[sub]["events"].append(when)
         self.add(E.register_event(sub, when))
 
+    def policies(self, prod: str, dev: str, hub: str) -> None:
+        """The demo's management groups and policy assignments: POL-001..003 each NonCompliant once and Compliant
+        once (plus traps: a set that passes the zone parameter through, an assignment not enforced)."""
+        t = self.tenant
+        self.add(E.management_group("contoso", t, "Contoso", t, [
+            E.mg_child("contoso-platform", "Platform", [E.sub_child(hub, "contoso-connectivity-hub")]),
+            E.mg_child("contoso-landingzones", "Landing zones", [E.sub_child(prod, "contoso-prod"),
+                                                                 E.sub_child(dev, "contoso-dev")])]))
+        mg = lambda name: E.MG + name  # noqa: E731
+        dns, asr = E.POLICY_DEF + "af783da1-4ad1-42be-800d-d19c70038820", E.POLICY_DEF + "942bd215-1a66-44be-af65-6a1c0318dbe2"
+        zone = lambda geo: (f"{E.rg_id(hub, 'rg-private-dns')}/providers/Microsoft.Network/privateDnsZones/"  # noqa: E731
+                            f"privatelink.{geo}.backup.windowsazure.com")
+        dns_set = E.policy_set(mg("contoso"), "Deploy-Private-DNS-Zones", "Configure private DNS zones", [
+            ("DINE-Private-DNS-Azure-Backup", dns, {"privateDnsZone-Backup": "[parameters('azureBackupZone')]",
+                                                    "effect": "[parameters('effect')]"}),
+            ("DINE-Private-DNS-Azure-Site-Recovery", asr, {"privateDnsZoneId": "[parameters('siteRecoveryZone')]",
+                                                           "effect": "[parameters('effect')]"})],
+            params={"azureBackupZone": {"type": "String"}, "siteRecoveryZone": {"type": "String"},
+                    "effect": {"type": "String", "defaultValue": "DeployIfNotExists"}})
+        platform = E.policy_assignment(mg("contoso-platform"), "platform-private-dns", dns_set["id"],
+                                       params={"azureBackupZone": zone("we"), "siteRecoveryZone":
+                                               zone("we").replace(".we.backup.", ".we.siterecovery.")})
+        prod_dns = E.policy_assignment(f"/subscriptions/{prod}", "prod-backup-dns", dns,
+                                       params={"privateDnsZone-Backup": zone("eus")})
+        dev_dns = E.policy_assignment(f"/subscriptions/{dev}", "dev-backup-dns", dns, enforcement="DoNotEnforce",
+                                      params={"privateDnsZone-Backup": zone("eus")})
+        dev_asr = E.policy_assignment(f"/subscriptions/{dev}", "dev-asr-dns", asr,
+                                      params={"privateDnsZoneId": zone("we").replace(".we.backup.", ".we.siterecovery.")})
+        deny = E.policy_assignment(mg("contoso-landingzones"), "deny-vault-public-access",
+                                   E.POLICY_DEF + "9ebbbba3-4d65-4da9-bb67-b22cfaaff090", params={"effect": "Deny"})
+        modify = E.policy_assignment(E.rg_id(prod, "rg-rsv-prod-sql-01"), "modify-vault-public-access",
+                                     E.POLICY_DEF + "04726aae-4e8d-427c-af7d-ecf56d490022")
+        self.add(dns_set, platform, prod_dns, dev_dns, dev_asr, deny, modify)
+        self.expect("POL-001", prod_dns["id"])   # an East US zone for West Europe vaults
+        self.expect("POL-002", dev_asr["id"])    # Site Recovery's DNS policy; the backup one is not enforced
+        self.expect("POL-003", deny["id"])       # Deny over vaults without an approved backup endpoint
+
     def finish(self) -> None:
         """Subscription-level truths (SUB-001, SUB-002), once every vault is in."""
         for sub, s in self.subs.items():
@@ -470,6 +507,7 @@ def demo() -> Synth:
     s.v1_vault(hub, "rsv-hub-mars-01", created="2018-02-02T10:00:00Z")
     s.reregistered(hub, "2026-09-14T07:12:00Z")
     workloads(s, prod)
+    s.policies(prod, dev, hub)
     s.finish()
     return s
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import hardening
+from . import fixes, hardening
 from .workloads import build_workloads
+from . import policy
 from ..extract import Tables
 from .html_chains import chains
 from .columns import TEXT_COLUMNS, VIEW_COLUMNS
@@ -49,7 +50,14 @@ class Model:
     inputs: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the entity frames (built when read)
+    steps: list = field(default_factory=list)  # the concrete fixes (auditor.model.fixes.Step), for `auditor plan`
     workloads: pd.DataFrame = field(default_factory=pd.DataFrame)      # model.workloads (WL-*)
+    assignments: pd.DataFrame = field(default_factory=pd.DataFrame)     # policy assignments (auditor.model.policy)
+    hierarchy: "policy.Hierarchy | None" = None                          # management groups (auditor.model.policy)
+
+    def mg_path(self, rid: str) -> str:
+        """Management group path (root first) of the subscription or group an id names; '' when unknown."""
+        return self.hierarchy.path(rid.lower()) if self.hierarchy is not None and rid else ""
 
     def view(self, subject: str) -> pd.DataFrame:
         return getattr(self, subject)
@@ -96,9 +104,15 @@ def build(t: Tables, bad: dict[str, set[str]], present: Iterable[str], errors: l
         _settle_types(view)
     subs = frames["subs"]
     all_subs = sorted(set(subs["sub"]) | set(vaults["sub"]) | set(endpoints["sub"]) - {""})
-    return Model(vaults=vaults, endpoints=endpoints, subnets=subnets, vnets=vnets, providers=providers, fqdns=fqdns,
-                 present=present, errors=errors, subscriptions=all_subs, tables=frames,
-                 workloads=build_workloads(t, bad, vaults, endpoints, fqdns))
+    assignments, hierarchy = policy.build(frames, vaults, endpoints, bad, set(all_subs) | set(providers["sub"]))
+    m = Model(vaults=vaults, endpoints=endpoints, subnets=subnets, vnets=vnets, providers=providers, fqdns=fqdns,
+              present=present, errors=errors, subscriptions=all_subs, tables=frames,
+              workloads=build_workloads(t, bad, vaults, endpoints, fqdns), assignments=assignments, hierarchy=hierarchy)
+    notes = policy.explained_pes(m)  # DNS-001/004 say "see POL-001 <assignment>" where one explains them
+    endpoints["pol_note"] = pd.Series([notes.get(i, "") for i in endpoints["id"].tolist()], index=endpoints.index,
+                                      dtype=object)
+    fixes.attach(m)   # concrete fixes: a `fixes` column on every view and m.steps for `auditor plan`
+    return m
 
 
 def _settle_types(view: pd.DataFrame) -> None:

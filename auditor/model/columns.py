@@ -5,6 +5,8 @@ declared for its subject's view and that ``build`` makes every declared column.
 """
 from __future__ import annotations
 
+from .policy import COLUMNS as POLICY_COLUMNS
+
 # Columns that stay text (object dtype) even when an estate leaves them all empty, so rules can fillna/.str them.
 TEXT_COLUMNS = ("id", "rid", "name", "sub", "rg", "location", "pna", "identity_type", "principal_id", "identity_tenant",
                 "crr", "created", "sub_tenant", "crr_flag", "prov_state", "subnet_id", "vnet_id", "vault_id",
@@ -20,6 +22,8 @@ _COMMON = {
     "in_input": "the resource itself is in the input (False: known only by reference or unreadable)",
     "malformed": "the resource's object was in the input but could not be read",
     "deps": "ids the row's verdict rests on (zone:<name> where it rests on a zone name being absent)",
+    # auditor.model.fixes (attached at the end of build)
+    "fixes": "rule id -> the row's concrete remediation commands (the rules' templates read {fixes[RULE-ID]})",
 }
 
 VIEW_COLUMNS: dict[str, dict[str, str]] = {
@@ -49,6 +53,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "iam_group_note": "note that group role assignments were not expanded (when grants are missing)",
     },
     "endpoints": {
+        "pol_note": "' (see POL-001 <assignment>)' where a POL-001 NonCompliant assignment configures this endpoint's "
+                    "DNS with another region's zone (DNS-001/DNS-004 append it), else ''",
         **_COMMON,
         "subnet_id": "subnet the endpoint is in",
         "vnet_id": "VNet of that subnet",
@@ -136,6 +142,7 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         # and, added by auditor.dns.attach_resolution with --resolve: "resolved", the addresses each name resolved
         # to (None: not asked)
     },
+    "assignments": {**_COMMON, **POLICY_COLUMNS},   # auditor.model.policy: one row per policy assignment
 }
 
 

@@ -12,7 +12,8 @@ COLUMNS = {name: list(cols) for name, cols in TABLE_COLUMNS.items()}
 
 # Entities seen more than once (inline and standalone, or in two files) are one: the first record of each id counts.
 UNIQUE = {"vaults": "id", "pes": "id", "vnets": "id", "subnets": "id", "zones": "id", "records": "id", "links": "id",
-          "roles": "id", "subs": "sub", "nics": "nic_id"}
+          "roles": "id", "subs": "sub", "nics": "nic_id",
+          "assignments": "id", "set_defs": "id", "policy_defs": "id", "mg_nodes": "id"}
 
 
 def frame(t: Tables, name: str) -> pd.DataFrame:

@@ -50,6 +50,9 @@ POLICY_ASSIGNMENTS = "microsoft.authorization/policyassignments"
 MANAGEMENT_GROUPS = "microsoft.management/managementgroups"
 MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 PROTECTION_CONTAINER = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers"
+POLICY_ASSIGNMENTS = "microsoft.authorization/policyassignments"
+MANAGEMENT_GROUPS = "microsoft.management/managementgroups"
+MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 RECORD_TYPES = {f"microsoft.network/privatednszones/{t}" for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv",
                                                                      "txt")}
 # collection type (as the request path names it) -> the object kinds it lists
@@ -210,6 +213,7 @@ class Emulator:
         self.latency = 0.0                      # seconds added to every answer
         self.throttle: TokenBucket | None = None
         self.event_time_filter = True           # honour eventTimestamp bounds in the activity log $filter
+        self.request_hook: Callable | None = None  # answers first when set (writes.Writable: the plan's writes)
         self.requests: list[dict] = []
         self.in_flight = self.max_in_flight = 0   # concurrent requests being answered, and the peak
         self.cpu_seconds = 0.0                  # CPU time spent answering (excluding TLS handshakes)
@@ -342,7 +346,11 @@ class Emulator:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            status, body, headers = self._answer(h, path, split.path, query, qlow, entry, raw_body)
+            # writes (tests/emulator/writes.py) answer first when a request hook is installed
+            hooked = None if self.request_hook is None else self.request_hook(
+                h.command, path, split.path, query, h.headers, raw_body, entry["token_ok"])
+            status, body, headers = (*hooked, {}) if hooked is not None else \
+                self._answer(h, path, split.path, query, qlow, entry, raw_body)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -1,7 +1,8 @@
 """The demo estate as the live tests serve it and compare against: what the collector reads.
 
 Until the collectors of the workload side (protection containers, VMs, NSGs, route tables, peerings) and of the
-hardening rules (resource guard proxies, resource guards, key vaults) are declared in ``auditor.collect``, the
+hardening rules (resource guard proxies, resource guards, key vaults) and of the policy rules (assignments, set
+definitions, management groups) are declared in ``auditor.collect``, the
 objects of those types are left out of the served *and* the offline demo, so that
 live and offline see the same estate. Once ``collect.COLLECTED_TYPES`` holds a type, its objects are served again:
 the guard expires by itself and these tests then cover the live workload path too.
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_FILE = ROOT / "auditor" / "data" / "demo.json"
 WORKLOAD_TYPES = frozenset({arm.PROTECTION_CONTAINER, arm.VM, arm.NSG, arm.ROUTE_TABLE, arm.VNET_PEERING})
 HARDENING_TYPES = frozenset({arm.GUARD_PROXY, arm.RESOURCE_GUARD, arm.KEY_VAULT})
-NOT_COLLECTED = (WORKLOAD_TYPES | HARDENING_TYPES) - set(getattr(collect, "COLLECTED_TYPES", ()))
+POLICY_TYPES = frozenset({arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION, arm.MANAGEMENT_GROUP,
+                          arm.MG_SUBSCRIPTION})
+NOT_COLLECTED = (WORKLOAD_TYPES | HARDENING_TYPES | POLICY_TYPES) - set(getattr(collect, "COLLECTED_TYPES", ()))
 
 
 def demo_objects() -> list[dict]:

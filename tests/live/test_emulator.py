@@ -141,3 +141,41 @@ def test_protection_containers_listed_with_the_server_side_filter(emulator, toke
         seen += [o["properties"]["sourceResourceId"] for o in page["value"]]
         url, params = page.get("nextLink"), None
     assert sorted(seen) == sorted(vms)
+
+
+def test_serves_management_groups_descendants_and_inherited_policy_assignments(emulator, token):
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import synth
+    demo = synth.demo()
+    emulator.set_estate(demo.objects)
+    subs = {o["displayName"]: o["subscriptionId"] for o in demo.objects if o.get("subscriptionId") and "displayName" in o}
+    v = {"api-version": "2023-04-01"}
+    mg = "/providers/Microsoft.Management/managementGroups/contoso"
+    assert get(emulator, mg, token, **v).json()["properties"]["children"][0]["name"] == "contoso-platform"
+    emulator.page_size = 50
+    desc = get(emulator, mg + "/descendants", token, **v).json()["value"]
+    assert {(d["type"], d["name"], d["properties"]["parent"]["id"].rsplit("/", 1)[-1]) for d in desc} == {
+        ("Microsoft.Management/managementGroups", "contoso-platform", "contoso"),
+        ("Microsoft.Management/managementGroups", "contoso-landingzones", "contoso"),
+        ("/subscriptions", subs["contoso-connectivity-hub"], "contoso-platform"),
+        ("/subscriptions", subs["contoso-prod"], "contoso-landingzones"),
+        ("/subscriptions", subs["contoso-dev"], "contoso-landingzones")}
+    assert get(emulator, mg.replace("contoso", "nope") + "/descendants", token, **v).status_code == 404
+
+    def names(scope):
+        page = get(emulator, scope + "/providers/Microsoft.Authorization/policyAssignments", token, **v).json()
+        return sorted(a["name"] for a in page["value"])
+    # a subscription lists its own, its resource groups' and the inherited management-group assignments
+    assert names(f"/subscriptions/{subs['contoso-prod']}") == [
+        "deny-vault-public-access", "modify-vault-public-access", "prod-backup-dns"]
+    assert names(f"/subscriptions/{subs['contoso-connectivity-hub']}") == ["platform-private-dns"]
+    assert names("/providers/Microsoft.Management/managementGroups/contoso-landingzones") == ["deny-vault-public-access"]
+    custom_set = next(o["id"] for o in demo.objects if o.get("type") == "Microsoft.Authorization/policySetDefinitions")
+    assert get(emulator, custom_set, token, **v).json()["properties"]["policyDefinitions"][0][
+        "policyDefinitionReferenceId"] == "DINE-Private-DNS-Azure-Backup"
+    builtin = {"id": "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8",
+               "name": "1f3afdf9-d0c9-4c3d-847f-89da613e70a8", "type": "Microsoft.Authorization/policySetDefinitions",
+               "properties": {"policyType": "BuiltIn", "policyDefinitions": []}}
+    emulator.set_estate([*demo.objects, builtin])
+    assert get(emulator, builtin["id"], token, **v).json()["properties"]["policyType"] == "BuiltIn"
