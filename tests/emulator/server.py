@@ -9,7 +9,8 @@ It serves an *estate* (a list of plain ARM JSON objects) generically by id, the 
   activity log (``.../microsoft.insights/eventtypes/management/values``) lists events by ``subscriptionId``,
   honouring ``$filter`` (eventTimestamp / resourceProvider) and ``$select``.
 * Management groups and Azure Policy as ARM answers them: ``GET /providers/Microsoft.Management/managementGroups/{g}``
-  (the object as given, e.g. with ``children``), ``.../managementGroups/{g}/descendants`` (every group and
+  (the object as given, e.g. with ``children``; a group the estate holds only as another's child: its parent and
+  ``$expand=path`` path from the hierarchy), ``.../managementGroups/{g}/descendants`` (every group and
   subscription below, in the descendants shape: ``type`` ``Microsoft.Management/managementGroups`` or
   ``/subscriptions``, ``properties.parent.id``), and a subscription's or group's ``policyAssignments`` list with the
   assignments inherited from the groups above it (all management-group assignments when the estate holds no
@@ -283,6 +284,20 @@ class Emulator:
                 out.append(a)
         return out
 
+    def _group(self, group: str) -> dict:
+        """A management group as ``GET .../managementGroups/{g}?$expand=path`` answers it, from the hierarchy: its
+        parent and its path (the groups above it, root first)."""
+        def arm_id(g: str) -> str:
+            return g.replace(MG_PREFIX, "/providers/Microsoft.Management/managementGroups/")
+        name = group.rsplit("/", 1)[-1]
+        above = self.ancestors(group)
+        details: dict = {"path": [{"name": g.rsplit("/", 1)[-1], "displayName": self.mg_names.get(g, g.rsplit("/", 1)[-1])}
+                                  for g in reversed(above)]}
+        if above:
+            details["parent"] = {"id": arm_id(above[0]), "name": above[0].rsplit("/", 1)[-1]}
+        return {"id": arm_id(group), "type": "Microsoft.Management/managementGroups", "name": name,
+                "properties": {"displayName": self.mg_names.get(group, name), "details": details}}
+
     def _descendants(self, group: str) -> list[dict]:
         out = []
         for child, parent in self.mg_parent.items():
@@ -442,6 +457,9 @@ class Emulator:
             guid = path.rsplit("/", 1)[-1]
             obj = next((o for (k, _), objs in self.index.items() if k == ROLE_DEFINITIONS for o in objs
                         if o["id"].lower().endswith("/" + guid)), None)
+        if obj is None and path.startswith(MG_PREFIX) and path.count("/") == 4 and (
+                path in self.mg_parent or path in set(self.mg_parent.values())):
+            obj = self._group(path)   # a group the estate holds only inside another's children
         if obj is not None:
             return 200, obj
         items = self._collection(path, qlow)
