@@ -34,7 +34,8 @@ SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, a
                    "subnets": (arm.VNET, arm.SUBNET, arm.PRIVATE_ENDPOINT), "vnets": (arm.VNET, arm.PRIVATE_ENDPOINT),
                    "providers": (arm.PROVIDER, arm.VAULT),
                    "workloads": (arm.VM, arm.NIC),
-                   "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.MANAGEMENT_GROUP)}
+                   "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.MANAGEMENT_GROUP, arm.PRIVATE_ENDPOINT,
+                                   arm.VAULT)}   # the PEs and vaults an assignment covers decide whether it applies
 ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
 TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
                "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:

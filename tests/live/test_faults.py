@@ -212,7 +212,8 @@ def test_403_on_one_subscription(demo, tmp_path, capsys, workers):
         arm.VAULT, arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET, arm.ZONE, arm.ROLE_ASSIGNMENT, arm.PROVIDER,
         arm.POLICY_ASSIGNMENT, arm.KEY_VAULT}   # key vaults: a CMK vault's is looked for in every subscription
     provider = {("SUB-001", "Microsoft.RecoveryServices"), ("SUB-002", "Microsoft.RecoveryServices")}
-    assert_exact(run, truth(), ABSENCE_ROWS | provider, absent=DEV)
+    pol = {(r, "deny-vault-public-access") for r in ("POL-001", "POL-002", "POL-003")}   # covers contoso-dev
+    assert_exact(run, truth(), ABSENCE_ROWS | provider | pol, absent=DEV)
     assert [k for k in run.rows if f"/subscriptions/{DEV}/" in k[1]] == [
         ("SUB-001", f"/subscriptions/{DEV}/providers/microsoft.recoveryservices"),
         ("SUB-002", f"/subscriptions/{DEV}/providers/microsoft.recoveryservices")]
@@ -279,6 +280,10 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
     _error_messages_name(run, z, "")
 
 
+# the policy assignments covering contoso-dev (its own, and the landing zones' group's): the PEs and vaults they
+# cover there decide whether they apply at all
+DEV_POL_ROWS = {(r, a) for r in ("POL-001", "POL-002", "POL-003")
+                for a in ("deny-vault-public-access", "dev-backup-dns", "dev-asr-dns")}
 DEV_PE_ERRORS = {(r, pe) for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")
                  for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002", "PE-004",
                            "PE-005")} \
@@ -307,7 +312,7 @@ def test_connection_resets_exhausted(demo, tmp_path, capsys):
     # a PE listing error holds no zone, record or link: the absence verdicts elsewhere stand
     # the VNets and subnets of dev cannot show which endpoints they hold: Error, not "holds no backup endpoint"
     held = {("DNS-006", "vnet-rsv-dev-sql-01"), ("DNS-006", "vnet-rsv-dev-sql-02"), ("PE-003", "snet-pe")}
-    assert_exact(run, {k: v for k, v in expected.items() if k not in storage}, DEV_PE_ERRORS | held)
+    assert_exact(run, {k: v for k, v in expected.items() if k not in storage}, DEV_PE_ERRORS | DEV_POL_ROWS | held)
 
 
 def test_unreadable_data_never_gives_notapplicable(demo, tmp_path, capsys):

@@ -8,6 +8,7 @@ NetworkSecurityGroups_Get, RouteTables_Get, VirtualNetworkPeerings_Get, Resource
 Vaults_Get (Key Vault), PolicyAssignments_Get, PolicySetDefinitions_Get, ManagementGroups_Get)."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -396,3 +397,19 @@ def test_resource_graph_reads_the_same_types(new, run, emulator):
     assert gets(emulator, ends="/backupProtectionContainers") and gets(emulator, ends="/policyAssignments")
     assert [r["path"].split("/")[-2] for r in gets(emulator, ends="/virtualNetworkPeerings")] == ["vnet-app"]
     assert findings(result["resources"]) == findings([*got.values(), *nodes(result).values()])
+
+
+def test_cli_management_group_live_exit_3(new, emulator, az_dir, tmp_path):
+    """``auditor audit --management-group mg-x`` live: the subscriptions under the group are audited, the one the
+    credential cannot read is an error scope in findings.json, and the exit code is 3."""
+    from tests.emulator import cli_env
+
+    from .test_cli_live import auditor, findings as cli_findings
+
+    run = auditor(cli_env(emulator, az_dir), "audit", "--management-group", "mg-x", "--out", str(tmp_path / "o"),
+                  "--format", "json")
+    assert run.returncode == 3, run.stderr
+    doc = json.loads((tmp_path / "o" / "findings.json").read_text())
+    assert [e["scope"] for e in doc["errors"]] == [f"/subscriptions/{S4}"]
+    subs = {r["subscription_id"].lower() for r in cli_findings(tmp_path / "o")}
+    assert {S1, S2} <= subs and S4 not in subs
