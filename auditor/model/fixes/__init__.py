@@ -66,7 +66,8 @@ def _attach_columns(m, steps: list[Step], zones_of_vnet: dict[str, set[str]]) ->
         per_id.setdefault(rid, Fixes())[rule] = _text(found)
     for vnet, zs in zones_of_vnet.items():
         per_id.setdefault(vnet, Fixes())["DNS-006"] = ", ".join(sorted(zs))
-    for view in (m.vaults, m.endpoints, m.subnets, m.vnets, m.providers):  # (no rule on the workloads view reads it)
+    for view in (m.vaults, m.endpoints, m.subnets, m.vnets, m.providers, m.assignments):  # (not the workloads view:
+        # no rule there reads it)
         view["fixes"] = [per_id.get(rid, NO_FIXES) if isinstance(rid, str) else NO_FIXES for rid in view["id"].tolist()]
     return steps
 
