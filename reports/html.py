@@ -179,6 +179,7 @@ def _status_state(status: str) -> str:
 
 
 def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, Any]]:
+    """One row per private endpoint FQDN (an endpoint without FQDNs: one row saying so)."""
     rows: list[dict[str, Any]] = []
     for ep in chain.get("endpoints") or []:
         if not isinstance(ep, Mapping):
@@ -203,58 +204,71 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
                                          "no FQDNs known" if in_input is not False else "not in the input")})
             continue
         for i, f in enumerate(fqdns):
-            expected = _as_list(f.get("expected_ips"))
-            records = _as_list(f.get("record_ips"))
-            broken = clean_text(f.get("broken"))
-            fq = _cell("ok" if expected else "na", clean_text(f.get("fqdn")),
-                       ", ".join(expected) if expected else "no expected IP")
-            zone_name = clean_text(f.get("zone_name"))
-            if f.get("zone_id"):
-                zone = _cell("ok", zone_name, "")
-                zone["id"] = clean_text(f.get("zone_id"))
-            else:
-                zone = _cell("bad", zone_name or "—", "no zone of this name")
-            if not f.get("zone_id") and not records:
-                rec = _cell("na", "—", "")
-            elif not records:
-                rec = _cell("bad", "no A record", "")
-            elif expected and not set(records) & set(expected):
-                rec = _cell("bad", ", ".join(records), "stale: expected " + ", ".join(expected))
-            else:
-                rec = _cell("ok", ", ".join(records), "")
-            linked = f.get("linked")
-            if linked is True:
-                link = _cell("ok", "linked", "")
-            elif linked is False:
-                link = _cell("bad", "not linked", "to the PE's VNet")
-            else:
-                link = _cell("na", "unknown", "")
-            if custom_dns:  # the records may live in the VNet's own DNS servers (DNS-006 speaks)
-                zone, rec, link = (_cell("na", c["text"], c["note"]) for c in (zone, rec, link))
-            row: dict[str, Any] = {"pe": pe_cell, "span": len(fqdns) if i == 0 else 0, "fqdn": fq,
-                                   "zone": zone, "record": rec, "link": link, "empty": False}
-            if resolve_used:
-                resolved = _as_list(f.get("resolved"))
-                exp = "expected " + (", ".join(expected) if expected else "—")
-                if not resolved:
-                    row["resolved"] = _cell("bad" if f.get("resolved") is not None else "na",
-                                            "no answer" if f.get("resolved") is not None else "not resolved", exp)
-                elif expected and not set(resolved) & set(expected):
-                    row["resolved"] = _cell("bad", ", ".join(resolved), exp)
-                else:
-                    row["resolved"] = _cell("ok", ", ".join(resolved), exp)
-            if broken:
-                row["result"] = _cell("bad", broken)
-            elif any(c["state"] == "bad" for c in (pe_cell, zone, rec, link, row.get("resolved", fq))):
-                row["result"] = _cell("bad", "broken")
-            elif in_input is False:
-                row["result"] = _cell("na", "not in the input")
-            elif custom_dns:
-                row["result"] = _cell("na", "custom DNS: verify forwarding to 168.63.129.16")
-            else:
-                row["result"] = _cell("ok", "resolves privately")
-            rows.append(row)
+            rows.append(_fqdn_row(f, pe_cell, len(fqdns) if i == 0 else 0, in_input, custom_dns, resolve_used))
     return rows
+
+
+def _fqdn_row(f: Mapping[str, Any], pe_cell: dict[str, str], span: int, in_input: Any, custom_dns: bool,
+              resolve_used: bool) -> dict[str, Any]:
+    """One FQDN's links: expected IP -> zone -> A record -> VNet link (-> resolved), and the verdict."""
+    expected = _as_list(f.get("expected_ips"))
+    records = _as_list(f.get("record_ips"))
+    broken = clean_text(f.get("broken"))
+    fq = _cell("ok" if expected else "na", clean_text(f.get("fqdn")),
+               ", ".join(expected) if expected else "no expected IP")
+    zone, rec, link = _zone_cells(f, expected, records)
+    if custom_dns:  # the records may live in the VNet's own DNS servers (DNS-006 speaks)
+        zone, rec, link = (_cell("na", c["text"], c["note"]) for c in (zone, rec, link))
+    row: dict[str, Any] = {"pe": pe_cell, "span": span, "fqdn": fq,
+                           "zone": zone, "record": rec, "link": link, "empty": False}
+    if resolve_used:
+        resolved = _as_list(f.get("resolved"))
+        exp = "expected " + (", ".join(expected) if expected else "—")
+        if not resolved:
+            row["resolved"] = _cell("bad" if f.get("resolved") is not None else "na",
+                                    "no answer" if f.get("resolved") is not None else "not resolved", exp)
+        elif expected and not set(resolved) & set(expected):
+            row["resolved"] = _cell("bad", ", ".join(resolved), exp)
+        else:
+            row["resolved"] = _cell("ok", ", ".join(resolved), exp)
+    if broken:
+        row["result"] = _cell("bad", broken)
+    elif any(c["state"] == "bad" for c in (pe_cell, zone, rec, link, row.get("resolved", fq))):
+        row["result"] = _cell("bad", "broken")
+    elif in_input is False:
+        row["result"] = _cell("na", "not in the input")
+    elif custom_dns:
+        row["result"] = _cell("na", "custom DNS: verify forwarding to 168.63.129.16")
+    else:
+        row["result"] = _cell("ok", "resolves privately")
+    return row
+
+
+def _zone_cells(f: Mapping[str, Any], expected: list[str], records: list[str]
+                ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The private DNS zone, its A record and its link to the endpoint's VNet, each a cell with its state."""
+    zone_name = clean_text(f.get("zone_name"))
+    if f.get("zone_id"):
+        zone = _cell("ok", zone_name, "")
+        zone["id"] = clean_text(f.get("zone_id"))
+    else:
+        zone = _cell("bad", zone_name or "—", "no zone of this name")
+    if not f.get("zone_id") and not records:
+        rec = _cell("na", "—", "")
+    elif not records:
+        rec = _cell("bad", "no A record", "")
+    elif expected and not set(records) & set(expected):
+        rec = _cell("bad", ", ".join(records), "stale: expected " + ", ".join(expected))
+    else:
+        rec = _cell("ok", ", ".join(records), "")
+    linked = f.get("linked")
+    if linked is True:
+        link = _cell("ok", "linked", "")
+    elif linked is False:
+        link = _cell("bad", "not linked", "to the PE's VNet")
+    else:
+        link = _cell("na", "unknown", "")
+    return zone, rec, link
 
 
 _LINK_STATES = ("ok", "bad", "na")
