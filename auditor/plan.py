@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import arm
-from .model.fixes import PUBLIC, REGISTER, REVIEW, Step, _clean
+from .model.fixes import PUBLIC, REGISTER, REVIEW, Step, clean
 from .fsutil import write_text_atomic
 
 HELPERS = r'''# Read-only helpers that make the steps idempotent.
@@ -123,15 +123,15 @@ def build(steps: Iterable[Step], findings: pd.DataFrame, vault_names: dict[str, 
 # ------------------------------------------------------------------------------------------------ remediation.sh
 
 def _fixes_line(p: Planned) -> str:
-    return "# fixes: " + ", ".join(f"{f} ({r} {_clean(i)})" for f, r, i in p.findings)
+    return "# fixes: " + ", ".join(f"{f} ({r} {clean(i)})" for f, r, i in p.findings)
 
 
 def _step_lines(n: int, p: Planned) -> list[str]:
     s = p.step
     out = []
     if p.review:
-        out.append(f"# REVIEW: {_clean(p.review)}")
-    out.append(f"# [{n}] {_clean(s.what)}")
+        out.append(f"# REVIEW: {clean(p.review)}")
+    out.append(f"# [{n}] {clean(s.what)}")
     out.append(_fixes_line(p))
     for line in s.script:
         out.append(("# " if p.review else "") + line)
@@ -140,7 +140,7 @@ def _step_lines(n: int, p: Planned) -> list[str]:
 
 
 def _vault_title(plan: Plan, vault: str) -> str:
-    return _clean(plan.vault_names.get(vault, vault)) if vault else "(endpoints of no known vault)"
+    return clean(plan.vault_names.get(vault, vault)) if vault else "(endpoints of no known vault)"
 
 
 def render_script(plan: Plan, header: dict) -> str:
@@ -150,7 +150,7 @@ def render_script(plan: Plan, header: dict) -> str:
     n_fixed = len({f for p in steps if p.runs for f, _, _ in p.findings})
     out = ["#!/usr/bin/env bash",
            f"# Remediation plan written by auditor {header.get('version', '')} at {header.get('generated_at', '')}",
-           f"# from {_clean(', '.join(header.get('inputs') or []) or '(no input)')}.",
+           f"# from {clean(', '.join(header.get('inputs') or []) or '(no input)')}.",
            f"# {n_run} step(s) to run, fixing {n_fixed} finding(s); {n_review} step(s) for review (commented out "
            "under '# REVIEW:'); "
            f"{len(plan.uncovered)} finding(s) with no automated step (listed at the end).",
@@ -165,7 +165,7 @@ def render_script(plan: Plan, header: dict) -> str:
         out += ["# ======================================================================== 1. resource providers", ""]
         for p in plan.providers:
             n += 1
-            out.append(f"# ---- subscription {_clean(p.step.sub)}")
+            out.append(f"# ---- subscription {clean(p.step.sub)}")
             out += _step_lines(n, p)
     if plan.vaults:
         out += ["# ======================================================================== 2. per subscription and "
@@ -174,7 +174,7 @@ def render_script(plan: Plan, header: dict) -> str:
         for (s, vault), steps in plan.vaults.items():
             if s != sub:
                 sub = s
-                out += [f"# ==== subscription {_clean(s)}", ""]
+                out += [f"# ==== subscription {clean(s)}", ""]
             out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
             for p in steps:
                 n += 1
@@ -186,7 +186,7 @@ def render_script(plan: Plan, header: dict) -> str:
         for (s, vault), steps in plan.public.items():
             if s != sub:
                 sub = s
-                out += [f"# ==== subscription {_clean(s)}", ""]
+                out += [f"# ==== subscription {clean(s)}", ""]
             out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
             for p in steps:
                 n += 1
@@ -194,8 +194,8 @@ def render_script(plan: Plan, header: dict) -> str:
     if plan.uncovered:
         out += ["# ======================================================================== 4. no automated step", ""]
         for f in plan.uncovered:
-            out.append(f"# REVIEW: {f['finding_id']} ({f['rule_id']} {_clean(f['resource_id'])}): "
-                       f"{_clean(f['remediation'] or f['message'])}")
+            out.append(f"# REVIEW: {f['finding_id']} ({f['rule_id']} {clean(f['resource_id'])}): "
+                       f"{clean(f['remediation'] or f['message'])}")
         out.append("")
     out.append('echo "remediation plan: all steps ran" >&2')
     return "\n".join(out) + "\n"
@@ -204,16 +204,16 @@ def render_script(plan: Plan, header: dict) -> str:
 # ------------------------------------------------------------------------------------------------ remediation.md
 
 def _code(text: str) -> str:
-    text = _clean(text).replace("`", "'")
+    text = clean(text).replace("`", "'")
     return f"`{text}`"
 
 
 def _md(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", _clean(text))
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", clean(text))
 
 
 def _fence(lines: list[str]) -> list[str]:
-    body = [_clean(x) for x in lines]
+    body = [clean(x) for x in lines]
     longest = max((len(m) for x in body for m in re.findall(r"`+|~+", x)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "bash", *body, fence]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -26,7 +25,6 @@ from markupsafe import Markup
 from auditor.fsutil import atomic_open
 
 from .text import as_text
-from .trend import trend_view
 
 __all__ = ["write_html", "render_html", "clean_text"]
 
@@ -181,6 +179,7 @@ def _status_state(status: str) -> str:
 
 
 def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, Any]]:
+    """One row per private endpoint FQDN (an endpoint without FQDNs: one row saying so)."""
     rows: list[dict[str, Any]] = []
     for ep in chain.get("endpoints") or []:
         if not isinstance(ep, Mapping):
@@ -205,58 +204,71 @@ def _chain_rows(chain: Mapping[str, Any], resolve_used: bool) -> list[dict[str, 
                                          "no FQDNs known" if in_input is not False else "not in the input")})
             continue
         for i, f in enumerate(fqdns):
-            expected = _as_list(f.get("expected_ips"))
-            records = _as_list(f.get("record_ips"))
-            broken = clean_text(f.get("broken"))
-            fq = _cell("ok" if expected else "na", clean_text(f.get("fqdn")),
-                       ", ".join(expected) if expected else "no expected IP")
-            zone_name = clean_text(f.get("zone_name"))
-            if f.get("zone_id"):
-                zone = _cell("ok", zone_name, "")
-                zone["id"] = clean_text(f.get("zone_id"))
-            else:
-                zone = _cell("bad", zone_name or "—", "no zone of this name")
-            if not f.get("zone_id") and not records:
-                rec = _cell("na", "—", "")
-            elif not records:
-                rec = _cell("bad", "no A record", "")
-            elif expected and not set(records) & set(expected):
-                rec = _cell("bad", ", ".join(records), "stale: expected " + ", ".join(expected))
-            else:
-                rec = _cell("ok", ", ".join(records), "")
-            linked = f.get("linked")
-            if linked is True:
-                link = _cell("ok", "linked", "")
-            elif linked is False:
-                link = _cell("bad", "not linked", "to the PE's VNet")
-            else:
-                link = _cell("na", "unknown", "")
-            if custom_dns:  # the records may live in the VNet's own DNS servers (DNS-006 speaks)
-                zone, rec, link = (_cell("na", c["text"], c["note"]) for c in (zone, rec, link))
-            row: dict[str, Any] = {"pe": pe_cell, "span": len(fqdns) if i == 0 else 0, "fqdn": fq,
-                                   "zone": zone, "record": rec, "link": link, "empty": False}
-            if resolve_used:
-                resolved = _as_list(f.get("resolved"))
-                exp = "expected " + (", ".join(expected) if expected else "—")
-                if not resolved:
-                    row["resolved"] = _cell("bad" if f.get("resolved") is not None else "na",
-                                            "no answer" if f.get("resolved") is not None else "not resolved", exp)
-                elif expected and not set(resolved) & set(expected):
-                    row["resolved"] = _cell("bad", ", ".join(resolved), exp)
-                else:
-                    row["resolved"] = _cell("ok", ", ".join(resolved), exp)
-            if broken:
-                row["result"] = _cell("bad", broken)
-            elif any(c["state"] == "bad" for c in (pe_cell, zone, rec, link, row.get("resolved", fq))):
-                row["result"] = _cell("bad", "broken")
-            elif in_input is False:
-                row["result"] = _cell("na", "not in the input")
-            elif custom_dns:
-                row["result"] = _cell("na", "custom DNS: verify forwarding to 168.63.129.16")
-            else:
-                row["result"] = _cell("ok", "resolves privately")
-            rows.append(row)
+            rows.append(_fqdn_row(f, pe_cell, len(fqdns) if i == 0 else 0, in_input, custom_dns, resolve_used))
     return rows
+
+
+def _fqdn_row(f: Mapping[str, Any], pe_cell: dict[str, str], span: int, in_input: Any, custom_dns: bool,
+              resolve_used: bool) -> dict[str, Any]:
+    """One FQDN's links: expected IP -> zone -> A record -> VNet link (-> resolved), and the verdict."""
+    expected = _as_list(f.get("expected_ips"))
+    records = _as_list(f.get("record_ips"))
+    broken = clean_text(f.get("broken"))
+    fq = _cell("ok" if expected else "na", clean_text(f.get("fqdn")),
+               ", ".join(expected) if expected else "no expected IP")
+    zone, rec, link = _zone_cells(f, expected, records)
+    if custom_dns:  # the records may live in the VNet's own DNS servers (DNS-006 speaks)
+        zone, rec, link = (_cell("na", c["text"], c["note"]) for c in (zone, rec, link))
+    row: dict[str, Any] = {"pe": pe_cell, "span": span, "fqdn": fq,
+                           "zone": zone, "record": rec, "link": link, "empty": False}
+    if resolve_used:
+        resolved = _as_list(f.get("resolved"))
+        exp = "expected " + (", ".join(expected) if expected else "—")
+        if not resolved:
+            row["resolved"] = _cell("bad" if f.get("resolved") is not None else "na",
+                                    "no answer" if f.get("resolved") is not None else "not resolved", exp)
+        elif expected and not set(resolved) & set(expected):
+            row["resolved"] = _cell("bad", ", ".join(resolved), exp)
+        else:
+            row["resolved"] = _cell("ok", ", ".join(resolved), exp)
+    if broken:
+        row["result"] = _cell("bad", broken)
+    elif any(c["state"] == "bad" for c in (pe_cell, zone, rec, link, row.get("resolved", fq))):
+        row["result"] = _cell("bad", "broken")
+    elif in_input is False:
+        row["result"] = _cell("na", "not in the input")
+    elif custom_dns:
+        row["result"] = _cell("na", "custom DNS: verify forwarding to 168.63.129.16")
+    else:
+        row["result"] = _cell("ok", "resolves privately")
+    return row
+
+
+def _zone_cells(f: Mapping[str, Any], expected: list[str], records: list[str]
+                ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The private DNS zone, its A record and its link to the endpoint's VNet, each a cell with its state."""
+    zone_name = clean_text(f.get("zone_name"))
+    if f.get("zone_id"):
+        zone = _cell("ok", zone_name, "")
+        zone["id"] = clean_text(f.get("zone_id"))
+    else:
+        zone = _cell("bad", zone_name or "—", "no zone of this name")
+    if not f.get("zone_id") and not records:
+        rec = _cell("na", "—", "")
+    elif not records:
+        rec = _cell("bad", "no A record", "")
+    elif expected and not set(records) & set(expected):
+        rec = _cell("bad", ", ".join(records), "stale: expected " + ", ".join(expected))
+    else:
+        rec = _cell("ok", ", ".join(records), "")
+    linked = f.get("linked")
+    if linked is True:
+        link = _cell("ok", "linked", "")
+    elif linked is False:
+        link = _cell("bad", "not linked", "to the PE's VNet")
+    else:
+        link = _cell("na", "unknown", "")
+    return zone, rec, link
 
 
 _LINK_STATES = ("ok", "bad", "na")
@@ -316,56 +328,6 @@ def _chains_view(chains: Sequence[Mapping[str, Any]] | None, resolve_used: bool
 
 # --------------------------------------------------------------------------------------------- render
 
-def _framework_view(rules_meta: Sequence[Mapping[str, Any]], rule_counts: Mapping[str, Mapping[str, int]]
-                    ) -> list[dict[str, Any]]:
-    """Compliance by framework control: each MCSB control and each Azure Policy built-in the rules map to (the rules'
-    metadata), with the summed counts of its rules' findings, controls first."""
-    acc: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rules_meta:
-        rid = clean_text(r.get("id"))
-        keys = [("MCSB", c) for c in r.get("mcsb_controls") or [] if isinstance(c, Mapping)]
-        keys += [("Azure Policy", c) for c in r.get("policies") or [] if isinstance(c, Mapping)]
-        for kind, c in keys:
-            cid = clean_text(c.get("id"))
-            item = acc.setdefault((kind, cid), {"kind": kind, "id": cid, "rules": [], "counts": {},
-                                                "title": clean_text(c.get("title") or c.get("name")),
-                                                "url": clean_text(c.get("url"))})
-            rel = clean_text(c.get("relation"))
-            item["rules"].append(f"{rid} ({rel})" if rel else rid)
-            for st, n in (rule_counts.get(rid) or {}).items():
-                item["counts"][st] = item["counts"].get(st, 0) + n
-    order = sorted(acc.values(), key=lambda i: (i["kind"] != "MCSB", i["id"]))
-    return [{**{k: v for k, v in i.items() if k != "counts"}, "rules": ", ".join(i["rules"]), **_count_row(i["counts"])}
-            for i in order]
-
-
-def _remediations(listed: pd.DataFrame, templates: Mapping[Any, str]) -> list[str]:
-    """Per-row remediation, or "" when it is just the rule's template (shown once, in the rule table) filled
-    with the row's own fields: keeps 20k-row reports lean; findings.json/csv carry the filled-in commands."""
-    if "remediation" not in listed.columns:
-        return [""] * len(listed)
-
-    def raw(name: str) -> list[Any]:
-        return listed[name].tolist() if name in listed.columns else [""] * len(listed)
-
-    out = []
-    for rem, rid, g, n, r, sub in zip(raw("remediation"), raw("rule_id"), raw("resource_group"),
-                                      raw("resource_name"), raw("resource_id"), raw("subscription_id")):
-        text = clean_text(rem)
-        t = templates.get(rid)
-        if text and t is not None:
-            if rem == t:
-                text = ""
-            else:
-                try:
-                    if rem == t.format(resource_group=g, resource_name=n, resource_id=r, subscription_id=sub):
-                        text = ""
-                except (KeyError, IndexError, ValueError, AttributeError):
-                    pass
-        out.append(text)
-    return out
-
-
 _ENV: Environment | None = None
 
 
@@ -389,161 +351,10 @@ def _asset(name: str, closing: str) -> tuple[Markup, str]:
     return Markup(text), f"'sha256-{digest}'"
 
 
-def _context(findings: pd.DataFrame, meta: Mapping[str, Any] | None,
-             chains: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
-    meta = meta or {}
-    resolve_used = bool(meta.get("resolve_used"))
-    chain_view, healthy_compact = _chains_view(chains, resolve_used)
-    df = findings if findings is not None else pd.DataFrame()
-    tool = meta.get("tool") or {}
-    if not isinstance(tool, Mapping):
-        tool = {"name": tool}
-
-    # ---- totals
-    state_counts: dict[str, int] = {}
-    if "compliance_state" in df.columns:
-        state_counts = {str(k): int(v) for k, v in df["compliance_state"].value_counts(dropna=False).items()}
-    # computed from the frame (exact, so a non-compliant estate never shows a rounded-up 100%); the
-    # engine's summary is used only when the frame carries no states
-    if state_counts:
-        pct = _pct(state_counts)
-    else:
-        summary = meta.get("summary") if isinstance(meta.get("summary"), Mapping) else {}
-        pct = summary.get("compliance_pct")
-        if not isinstance(pct, (int, float)) or isinstance(pct, bool) or (isinstance(pct, float) and math.isnan(pct)):
-            pct = None
-    sev_counts: dict[str, int] = {}
-    if {"compliance_state", "severity"} <= set(df.columns):
-        nc = df.loc[df["compliance_state"] == "NonCompliant", "severity"]
-        sev_counts = {str(k): int(v) for k, v in nc.value_counts(dropna=False).items()}
-    other_states = sorted(clean_text(s) for s in state_counts if s not in STATES)
-
-    # ---- rules
-    rules_meta = [r for r in (meta.get("rules") or []) if isinstance(r, Mapping)]
-    by_rule = _group_counts(df, "rule_id")
-    rule_info: dict[str, dict[str, Any]] = {}
-    templates: dict[Any, str] = {}  # raw rule id -> raw remediation template (str.format placeholders)
-    for r in rules_meta:
-        rid = clean_text(r.get("id"))
-        if isinstance(r.get("remediation"), str):
-            templates[r.get("id")] = r["remediation"]
-        rule_info[rid] = {"id": rid, "title": clean_text(r.get("title")), "severity": clean_text(r.get("severity")),
-                          "rationale": clean_text(r.get("rationale")),
-                          "remediation": clean_text(r.get("remediation"))}
-    if "rule_id" in df.columns:
-        firsts = df.drop_duplicates("rule_id")
-        for _, row in firsts.iterrows():
-            rid = clean_text(row.get("rule_id"))
-            if rid not in rule_info:
-                rule_info[rid] = {"id": rid, "title": clean_text(row.get("title")),
-                                  "severity": clean_text(row.get("severity")), "rationale": "",
-                                  "remediation": clean_text(row.get("remediation"))}
-    rule_counts: dict[str, dict[str, int]] = {}
-    for k, c in by_rule.items():
-        ck = clean_text(k)
-        agg = rule_counts.setdefault(ck, {})
-        for s, n in c.items():
-            agg[s] = agg.get(s, 0) + n
-    rules = []
-    for rid, info in rule_info.items():
-        rules.append({**info, "sev_class": _sev_class(info["severity"]), **_count_row(rule_counts.get(rid, {}))})
-
-    frameworks = _framework_view(rules_meta, rule_counts)
-
-    # ---- subscriptions and vaults
-    subs = [{"key": clean_text(k) or "(none)", **_count_row(c)}
-            for k, c in sorted(_group_counts(df, "subscription_id").items(), key=lambda kv: str(kv[0]).lower())]
-    mgs = [{"key": clean_text(k), **_count_row(c)}
-           for k, c in sorted(_group_counts(df, "management_group_path").items(), key=lambda kv: str(kv[0]).lower())
-           if clean_text(k)]
-    assignments = []
-    for a in meta.get("policy_assignments") or []:
-        if isinstance(a, Mapping):
-            assignments.append({"name": clean_text(a.get("name")), "id": clean_text(a.get("id")),
-                                "scope": clean_text(a.get("scope")), "mg_path": clean_text(a.get("mg_path")),
-                                "rules": ", ".join(_as_list(a.get("rules"))), "vaults": _as_list(a.get("vaults")),
-                                "messages": _as_list(a.get("messages"))})
-    vaults = []
-    # least compliant first (n/a last), then by id
-    for k, c in sorted(_group_counts(df, "vault_id").items(),
-                       key=lambda kv: (_pct(kv[1]) if _pct(kv[1]) is not None else 101.0, str(kv[0]).lower())):
-        vid = clean_text(k)
-        vaults.append({"key": vid or "(no vault)", "name": _vault_name(vid) if vid else "(no vault)",
-                       "sub": vid.split("/")[2] if vid.lower().startswith("/subscriptions/") and vid.count("/") >= 2
-                       else "", **_count_row(c)})
-
-    # ---- listed findings (server-side rendered rows)
-    has_change = "change" in df.columns
-    if "compliance_state" in df.columns:
-        listed = df[df["compliance_state"].isin(LISTED)]
-    else:
-        listed = df.iloc[0:0]
-    sev = _col(listed, "severity")
-    st = _col(listed, "compliance_state")
-    rid = _col(listed, "rule_id")
-    res = _col(listed, "resource_id")
-    name = _col(listed, "resource_name")
-    msg = _col(listed, "message")
-    rem = _remediations(listed, templates)
-    cat = _col(listed, "exemption_category")
-    just = _col(listed, "exemption_justification")
-    chg = _col(listed, "change") if has_change else [""] * len(listed)
-    rows = []
-    for i in range(len(listed)):
-        extra = ""
-        if st[i] == "Exempt" and (cat[i] or just[i]):
-            extra = f"Exempt ({cat[i] or 'no category'}): {just[i]}"
-        rows.append((sev[i], st[i], rid[i], res[i] or name[i], msg[i], extra, rem[i], chg[i],
-                     _sev_class(sev[i]), _state_class(st[i])))
-    listed_rules = sorted(set(rid))
-
-    # ---- baseline
-    baseline = has_change or bool(meta.get("baseline")) or bool(meta.get("resolved"))
-    new_rows = [r for r in rows if r[7] == "new"] if has_change else []
-    resolved = []
-    for r in meta.get("resolved") or []:
-        if isinstance(r, Mapping):
-            resolved.append({k: clean_text(r.get(k)) for k in
-                             ("severity", "rule_id", "title", "resource_id", "resource_name", "message")})
-
-    # ---- errors
-    errors = []
-    for e in meta.get("errors") or []:
-        if isinstance(e, Mapping):
-            errors.append({"scope": clean_text(e.get("scope")) or "(anywhere)", "status": clean_text(e.get("status")),
-                           "message": clean_text(e.get("message")),
-                           "types": ", ".join(_as_list(e.get("types"))) or "every type"})
-        else:
-            errors.append({"scope": "(anywhere)", "status": "", "message": clean_text(e), "types": ""})
-
-    resolve_used = bool(meta.get("resolve_used"))
-    css, css_hash = _asset("report.css", "</style")
-    js, js_hash = _asset("report.js", "</script")
-    csp = (f"default-src 'none'; script-src {js_hash}; style-src {css_hash}; img-src data:; "
-           "base-uri 'none'; form-action 'none'")
-    return {
-        "csp": csp, "css": css, "js": js,
-        "generated_at": clean_text(meta.get("generated_at")),
-        "tool_name": clean_text(tool.get("name")) or "auditor", "tool_version": clean_text(tool.get("version")),
-        "inputs": _as_list(meta.get("inputs")), "subscriptions": _as_list(meta.get("subscriptions")),
-        "pct": _fmt_pct(pct), "pct_class": _pct_class(pct),
-        "states": STATES, "severities": SEVERITIES, "listed_states": LISTED,
-        "state_counts": [(s, state_counts.get(s, 0)) for s in STATES],
-        "other_states": other_states,
-        "total": sum(state_counts.values()),
-        "sev_counts": [(s, sev_counts.get(s, 0)) for s in SEVERITIES],
-        "errors": errors, "rules": rules, "subs": subs, "vaults": vaults, "mgs": mgs, "assignments": assignments,
-        "rows": rows, "listed_rules": listed_rules, "row_limit": ROW_LIMIT, "vault_limit": VAULT_LIMIT, "has_change": has_change,
-        "baseline": baseline, "new_rows": new_rows, "resolved": resolved,
-        "chains": chain_view, "healthy_chains": healthy_compact, "resolve_used": resolve_used,
-        "trend": trend_view(meta.get("trend"), clean_text),   # reports/trend.py: None without --history
-        "frameworks": frameworks,
-    }
-
-
 def render_html(findings: pd.DataFrame, meta: dict, chains: list[dict]) -> str:
     """The report as a string (``write_html`` writes it atomically)."""
-    return _env().get_template("report.html.j2").render(**_context(findings, meta, chains))
+    from .html_context import build_context   # imported here: html_context builds on this module's helpers
+    return _env().get_template("report.html.j2").render(**build_context(findings, meta, chains))
 
 
 def write_html(path, findings: pd.DataFrame, meta: dict, chains: list[dict]) -> None:

@@ -19,7 +19,7 @@ RULE = Rule(
               "then the `geo_codes` parameter",
     remediation="Assign af783da1 once per region, each with privateDnsZone-Backup set to that region's "
                 "privatelink.<geo>.backup.windowsazure.com zone and a resource selector (kind resourceLocation) "
-                "limiting it to that region: az policy assignment show --name {resource_name} --scope <its scope>",
+                "limiting it to that region: az policy assignment show --name {resource_name} --scope {scope}",
     **predicates("POL-001"),
     reads=READS,
     mcsb=("NS-2", "NS-10"),

@@ -15,7 +15,9 @@ RULE = Rule(
               "covers",
     remediation="942bd215 only configures AzureSiteRecovery endpoints: assign af783da1 (Configure Recovery Services "
                 "vaults to use private DNS zones for backup) over the same scope, one per region: az policy "
-                "assignment create --policy af783da1-4ad1-42be-800d-d19c70038820 --scope <scope> --params ...",
+                "assignment create --name <new-assignment-name> --policy af783da1-4ad1-42be-800d-d19c70038820 "
+                "--scope {scope} --location <region> --mi-system-assigned --params '{{\"privateDnsZone-Backup\": {{\"value\": "
+                "\"<backup-zone-id-of-the-region>\"}}}}'",
     **predicates("POL-002"),
     reads=READS,
     mcsb=("NS-10",),

@@ -16,7 +16,7 @@ RULE = Rule(
               "public network access enabled) has a scope nested with its own, the inner scope not in its notScopes",
     remediation="Give the vaults it covers an approved backup private endpoint before disabling public access, and "
                 "exclude the scopes of the vault-creating DeployIfNotExists assignments (notScopes) or use effect "
-                "Audit: az policy assignment show --name {resource_name} --scope <its scope>",
+                "Audit: az policy assignment show --name {resource_name} --scope {scope}",
     **predicates("POL-003"),
     reads=READS,
     mcsb=("NS-2", "BR-1"),

@@ -220,6 +220,7 @@ def test_wheel_carries_rules_templates_and_demo(tmp_path):
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "auditor/rules/rsv_001.py" in names and "auditor/reports/html.py" in names
+    assert "auditor/cli/__init__.py" in names and "auditor/cli/audit.py" in names
     assert "auditor/data/demo.json" in names and any(n.startswith("auditor/reports/templates/") for n in names)
     assert not [n for n in names if n.split("/")[0] in ("rules", "reports", "tests")]
     site = tmp_path / "site"

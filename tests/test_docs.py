@@ -46,3 +46,14 @@ def test_no_source_file_cites_a_document_the_project_does_not_have():
                                                     root / "README.md"]
                  if cited.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_every_package_of_the_tree_is_installed():
+    """pyproject lists its packages explicitly (rules/ and reports/ map into auditor): a new package left out of the
+    list would be missing from the wheel."""
+    import tomllib
+    root = DOCS.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "auditor").rglob("__init__.py")}
+    found |= {"auditor.rules", "auditor.reports"}
+    assert found - listed == set()

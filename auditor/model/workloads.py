@@ -162,26 +162,31 @@ def _last(rid) -> str:
     return rid.rsplit("/", 1)[-1] if isinstance(rid, str) else "?"
 
 
-def build_workloads(t: Tables, bad: dict, vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame) -> pd.DataFrame:
-    """The ``workloads`` view (see :data:`COLUMNS`)."""
-    refs = t.columns("workload_refs")
-    pairs = list(dict.fromkeys(zip(refs["vault_id"], refs["vm_id"])))
-    if not pairs:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-    vms = _first(t.columns("vms"), "id")
-    nics = _first(t.columns("wl_nics"), "nic_id")
-    subnets = _first(t.columns("subnets"), "id")
-    subnet_refs = _first(t.columns("subnet_refs"), "id")
-    vnet_dns = {i: d for i, d in zip(*(t.columns("vnets")[c] for c in ("id", "dns_servers")))}
-    route_tables = {i for i in t.columns("route_tables")["id"]}
-    routes: dict[str, list] = {}
-    for rt, name, prefix, hop, hop_ip in zip(*t.columns("routes").values()):
-        routes.setdefault(rt, []).append((name, prefix, hop, hop_ip))
-    judge = NsgJudge(t)
-    uses_pe = dict(zip(vaults["id"].tolist(), vaults["uses_pe"].tolist()))
+class _Lookups:
+    """What every workload row reads, indexed once: the network records, the NSG judge, each vault's endpoint side,
+    the peerings between VNets and the zones linked to each VNet."""
 
-    # the vault's endpoint VNets, IPs and zone names: its backup PEs and their storage PEs
-    ev: dict[str, set] = {}
+    def __init__(self, t: Tables, bad: dict, vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame) -> None:
+        self.vms = _first(t.columns("vms"), "id")
+        self.nics = _first(t.columns("wl_nics"), "nic_id")
+        self.subnets = _first(t.columns("subnets"), "id")
+        self.subnet_refs = _first(t.columns("subnet_refs"), "id")
+        self.vnet_dns = {i: d for i, d in zip(*(t.columns("vnets")[c] for c in ("id", "dns_servers")))}
+        self.route_tables = {i for i in t.columns("route_tables")["id"]}
+        self.routes: dict[str, list] = {}
+        for rt, name, prefix, hop, hop_ip in zip(*t.columns("routes").values()):
+            self.routes.setdefault(rt, []).append((name, prefix, hop, hop_ip))
+        self.judge = NsgJudge(t)
+        self.uses_pe = dict(zip(vaults["id"].tolist(), vaults["uses_pe"].tolist()))
+        self.endpoints = _endpoint_sides(ep, fqv)
+        self.connected, self.other = _peerings(t)
+        self.linked = _linked_zones(t)
+        self.bad_ids = set().union(*(bad.get(k, set()) for k in (arm.VM, arm.NIC, arm.VNET)))
+
+
+def _endpoint_sides(ep: pd.DataFrame, fqv: pd.DataFrame) -> dict[str, list]:
+    """vault id -> [endpoint VNets, IPs, zone names, PEs]: its backup PEs and their storage PEs."""
+    ev: dict[str, list] = {}
     held = ep[(ep["backup"] | ep["storage"]) & ep["in_input"]]
     pe_vaults = dict(zip(held["id"].tolist(), held["related_vaults"].tolist()))
     for pid, vnet in zip(held["id"].tolist(), held["vnet_id"].tolist()):
@@ -195,8 +200,11 @@ def build_workloads(t: Tables, bad: dict, vaults: pd.DataFrame, ep: pd.DataFrame
             acc = ev[v]
             acc[1].update(exp)
             acc[2].add(zn)
+    return ev
 
-    # peerings: Connected pairs (either side) and the others, between any two VNets
+
+def _peerings(t: Tables) -> tuple[dict[tuple, str], dict[tuple, list]]:
+    """Peerings between any two VNets: the Connected pairs (either side) and notes on the others."""
     peer = _first(t.columns("peerings"), "id")
     connected: dict[tuple, str] = {}
     other: dict[tuple, list] = {}
@@ -211,82 +219,124 @@ def build_workloads(t: Tables, bad: dict, vaults: pd.DataFrame, ep: pd.DataFrame
             note = f"peering {_last(pid)} on {_last(a)} to {_last(b)}: {st or 'state unknown'}"
             other.setdefault((a, b), []).append(note)
             other.setdefault((b, a), []).append(note)
+    return connected, other
+
+
+def _linked_zones(t: Tables) -> dict[str, set]:
+    """VNet id -> the names of the private DNS zones linked to it."""
     lk = t.columns("links")
     linked: dict[str, set] = {}
     for zn, vnet in zip(lk["zone_name"], lk["vnet_id"]):
         if isinstance(vnet, str):
             linked.setdefault(vnet, set()).add(zn)
+    return linked
 
-    bad_ids = set().union(*(bad.get(k, set()) for k in (arm.VM, arm.NIC, arm.VNET)))
-    rows = []
-    for vault_id, vm_id in pairs:
-        vm = vms.get(vm_id)
-        nic_id = vm["nic_id"] if vm else None
-        nic = nics.get(nic_id) if nic_id else None
-        subnet_id = nic["subnet_id"] if nic else None
-        vnet_id = arm.vnet_of(subnet_id)
-        sn = subnets.get(subnet_id) if subnet_id else None
-        missing = (f"the VM {vm_id} is not in the input" if vm is None else
-                   "the VM lists no network interface" if not nic_id else
-                   f"the VM's network interface {nic_id} is not in the input" if nic is None else
-                   "the VM's network interface names no subnet" if not subnet_id else
-                   f"the workload's virtual network {vnet_id} is not in the input" if vnet_id not in vnet_dns else
-                   f"the workload's subnet {subnet_id} is not in the input" if sn is None else None)
-        e_vnets, e_ips, e_zones, e_pes = ev.get(vault_id, (set(), set(), set(), set()))
-        e_vnets, e_zones, e_pes = tuple(sorted(e_vnets)), tuple(sorted(e_zones)), tuple(sorted(e_pes))
-        e_ips = tuple(sorted(e_ips, key=_ip_key))
-        ip, asgs = (nic["ip"], nic["asg_ids"]) if nic else (None, ())
-        sref = subnet_refs.get(subnet_id) or {}
-        nsg_ids = tuple(dict.fromkeys(x for x in ((nic or {}).get("nsg_id"), sref.get("nsg_id")) if x))
-        rt = sref.get("route_table_id")
-        dns = tuple(vnet_dns.get(vnet_id) or ())
-        peered = tuple(f"{_last(x)} ({connected[(vnet_id, x)]})" for x in e_vnets if (vnet_id, x) in connected)
-        notes = tuple(n for x in e_vnets for n in other.get((vnet_id, x), ()))
-        have = linked.get(vnet_id, set())
-        lz = tuple(z for z in e_zones if z in have)
-        mz = tuple(z for z in e_zones if z not in have)
-        fwd, forced = [], None
-        for name, prefix, hop, hop_ip in routes.get(rt, ()) if rt else ():
-            if hop in arm.FORWARDING_HOPS and any(holds(prefix, x) for x in e_ips):
-                kind = "VirtualAppliance" if hop == "virtualappliance" else "VirtualNetworkGateway"
-                fwd.append(f"{kind} {hop_ip or ''}".strip() + f" (route {name}, {prefix})")
-            if hop == "virtualappliance" and isinstance(prefix, str) and prefix.strip() == "0.0.0.0/0":
-                forced = hop_ip or "a virtual appliance"
-        present = tuple(n for n in nsg_ids if n in judge)
-        entra_blocks, entra_allows = [], []
+
+def _missing(lk: _Lookups, vm_id: str, vm, nic_id, nic, subnet_id, vnet_id, sn) -> str | None:
+    """Why the workload's network cannot be judged (the first link of VM -> NIC -> subnet -> VNet not in the input)."""
+    return (f"the VM {vm_id} is not in the input" if vm is None else
+            "the VM lists no network interface" if not nic_id else
+            f"the VM's network interface {nic_id} is not in the input" if nic is None else
+            "the VM's network interface names no subnet" if not subnet_id else
+            f"the workload's virtual network {vnet_id} is not in the input" if vnet_id not in lk.vnet_dns else
+            f"the workload's subnet {subnet_id} is not in the input" if sn is None else None)
+
+
+def _forwarding(routes, e_ips: tuple) -> tuple[list, str | None]:
+    """The routes that forward the endpoint IPs through an appliance or gateway, and the forced-tunnel next hop."""
+    fwd, forced = [], None
+    for name, prefix, hop, hop_ip in routes:
+        if hop in arm.FORWARDING_HOPS and any(holds(prefix, x) for x in e_ips):
+            kind = "VirtualAppliance" if hop == "virtualappliance" else "VirtualNetworkGateway"
+            fwd.append(f"{kind} {hop_ip or ''}".strip() + f" (route {name}, {prefix})")
+        if hop == "virtualappliance" and isinstance(prefix, str) and prefix.strip() == "0.0.0.0/0":
+            forced = hop_ip or "a virtual appliance"
+    return fwd, forced
+
+
+def _nsg_verdicts(judge: NsgJudge, present: tuple, ip, asgs, e_ips: tuple) -> tuple[list, list, dict, list]:
+    """(Entra ID blocks, Entra ID allows, PE blocks: NSG label -> endpoint IPs, blocked endpoint IPs) for TCP 443."""
+    entra_blocks, entra_allows = [], []
+    for n in present:
+        hit = judge.decide(n, ip, asgs, ENTRA)
+        (entra_blocks if hit and hit[0] == "deny" else entra_allows).append(judge.label(n, hit))
+    pe_blocks: dict[str, list] = {}
+    blocked_ips = []
+    for x in e_ips:
         for n in present:
-            hit = judge.decide(n, ip, asgs, ENTRA)
-            (entra_blocks if hit and hit[0] == "deny" else entra_allows).append(judge.label(n, hit))
-        pe_blocks: dict[str, list] = {}
-        blocked_ips = []
-        for x in e_ips:
-            for n in present:
-                hit = judge.decide(n, ip, asgs, x)
-                if hit and hit[0] == "deny":
-                    pe_blocks.setdefault(judge.label(n, hit), []).append(x)
-                    if not blocked_ips or blocked_ips[-1] != x:
-                        blocked_ips.append(x)
-        deps = (vm_id, vault_id) + tuple(x for x in (nic_id, subnet_id, vnet_id, rt) if x) + nsg_ids + e_vnets \
-            + e_pes + tuple("zone:" + z for z in mz)
-        rows.append((
-            vm_id, vm["rid"] if vm else vm_id, vm["name"] if vm else _last(vm_id), vault_id, missing is None, missing,
-            bool(vm_id in bad_ids or (nic_id in bad_ids) or (vnet_id in bad_ids)), bool(uses_pe.get(vault_id, False)),
-            nic_id, ip, tuple(asgs), subnet_id, vnet_id, dns, bool(dns), e_vnets, e_ips, e_zones,
-            vnet_id in e_vnets, peered, notes, lz, mz, rt, bool(rt) and rt not in route_tables, tuple(fwd), forced,
-            nsg_ids, tuple(n for n in nsg_ids if n not in judge), tuple(entra_blocks), tuple(entra_allows),
-            tuple(f"{', '.join(v)} blocked by {k}" for k, v in pe_blocks.items()), tuple(blocked_ips), deps))
-    cols = ("id", "rid", "name", "vault_id", "in_input", "not_in_input", "malformed", "vault_uses_pe", "nic_id", "ip",
-            "asg_ids", "subnet_id", "vnet_id", "dns_servers", "custom_dns", "endpoint_vnets", "endpoint_ips",
-            "endpoint_zones", "in_endpoint_vnet", "peered_with", "peering_notes", "linked_zones", "missing_zones",
-            "route_table_id", "route_table_missing", "forwarding_routes", "forced_tunnel", "nsg_ids", "nsg_missing",
-            "entra_blocks", "entra_allows", "pe_blocks", "pe_blocked_ips", "deps")
-    w = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(cols, zip(*rows))})
+            hit = judge.decide(n, ip, asgs, x)
+            if hit and hit[0] == "deny":
+                pe_blocks.setdefault(judge.label(n, hit), []).append(x)
+                if not blocked_ips or blocked_ips[-1] != x:
+                    blocked_ips.append(x)
+    return entra_blocks, entra_allows, pe_blocks, blocked_ips
+
+
+def _workload_row(lk: _Lookups, vault_id: str, vm_id: str) -> tuple:
+    """One (vault, protected VM) row, its fields in :data:`_ROW_COLUMNS` order."""
+    vm = lk.vms.get(vm_id)
+    nic_id = vm["nic_id"] if vm else None
+    nic = lk.nics.get(nic_id) if nic_id else None
+    subnet_id = nic["subnet_id"] if nic else None
+    vnet_id = arm.vnet_of(subnet_id)
+    sn = lk.subnets.get(subnet_id) if subnet_id else None
+    missing = _missing(lk, vm_id, vm, nic_id, nic, subnet_id, vnet_id, sn)
+    e_vnets, e_ips, e_zones, e_pes = lk.endpoints.get(vault_id, (set(), set(), set(), set()))
+    e_vnets, e_zones, e_pes = tuple(sorted(e_vnets)), tuple(sorted(e_zones)), tuple(sorted(e_pes))
+    e_ips = tuple(sorted(e_ips, key=_ip_key))
+    ip, asgs = (nic["ip"], nic["asg_ids"]) if nic else (None, ())
+    sref = lk.subnet_refs.get(subnet_id) or {}
+    nsg_ids = tuple(dict.fromkeys(x for x in ((nic or {}).get("nsg_id"), sref.get("nsg_id")) if x))
+    rt = sref.get("route_table_id")
+    dns = tuple(lk.vnet_dns.get(vnet_id) or ())
+    peered = tuple(f"{_last(x)} ({lk.connected[(vnet_id, x)]})" for x in e_vnets if (vnet_id, x) in lk.connected)
+    notes = tuple(n for x in e_vnets for n in lk.other.get((vnet_id, x), ()))
+    have = lk.linked.get(vnet_id, set())
+    lz = tuple(z for z in e_zones if z in have)
+    mz = tuple(z for z in e_zones if z not in have)
+    fwd, forced = _forwarding(lk.routes.get(rt, ()) if rt else (), e_ips)
+    judge = lk.judge
+    present = tuple(n for n in nsg_ids if n in judge)
+    entra_blocks, entra_allows, pe_blocks, blocked_ips = _nsg_verdicts(judge, present, ip, asgs, e_ips)
+    deps = (vm_id, vault_id) + tuple(x for x in (nic_id, subnet_id, vnet_id, rt) if x) + nsg_ids + e_vnets \
+        + e_pes + tuple("zone:" + z for z in mz)
+    bad_ids = lk.bad_ids
+    return (
+        vm_id, vm["rid"] if vm else vm_id, vm["name"] if vm else _last(vm_id), vault_id, missing is None, missing,
+        bool(vm_id in bad_ids or (nic_id in bad_ids) or (vnet_id in bad_ids)), bool(lk.uses_pe.get(vault_id, False)),
+        nic_id, ip, tuple(asgs), subnet_id, vnet_id, dns, bool(dns), e_vnets, e_ips, e_zones,
+        vnet_id in e_vnets, peered, notes, lz, mz, rt, bool(rt) and rt not in lk.route_tables, tuple(fwd), forced,
+        nsg_ids, tuple(n for n in nsg_ids if n not in judge), tuple(entra_blocks), tuple(entra_allows),
+        tuple(f"{', '.join(v)} blocked by {k}" for k, v in pe_blocks.items()), tuple(blocked_ips), deps)
+
+
+# The fields of a workload row (:func:`_workload_row`), before sub and rg are added.
+_ROW_COLUMNS = ("id", "rid", "name", "vault_id", "in_input", "not_in_input", "malformed", "vault_uses_pe", "nic_id",
+                "ip", "asg_ids", "subnet_id", "vnet_id", "dns_servers", "custom_dns", "endpoint_vnets", "endpoint_ips",
+                "endpoint_zones", "in_endpoint_vnet", "peered_with", "peering_notes", "linked_zones", "missing_zones",
+                "route_table_id", "route_table_missing", "forwarding_routes", "forced_tunnel", "nsg_ids",
+                "nsg_missing", "entra_blocks", "entra_allows", "pe_blocks", "pe_blocked_ips", "deps")
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """The rows as the view: object columns, sub and rg from the VM id, the flags as bools, in :data:`COLUMNS` order."""
+    w = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(_ROW_COLUMNS, zip(*rows))})
     sub_rg = [arm.sub_and_group(i) for i in w["id"].tolist()]
     w["sub"] = pd.Series([s for s, _ in sub_rg], dtype=object)
     w["rg"] = pd.Series([g for _, g in sub_rg], dtype=object)
     for c in ("in_input", "malformed", "vault_uses_pe", "custom_dns", "in_endpoint_vnet", "route_table_missing"):
         w[c] = w[c].astype(bool)
     return w[list(COLUMNS)]
+
+
+def build_workloads(t: Tables, bad: dict, vaults: pd.DataFrame, ep: pd.DataFrame, fqv: pd.DataFrame) -> pd.DataFrame:
+    """The ``workloads`` view (see :data:`COLUMNS`): one row per (vault, protected VM)."""
+    refs = t.columns("workload_refs")
+    pairs = list(dict.fromkeys(zip(refs["vault_id"], refs["vm_id"])))
+    if not pairs:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+    lk = _Lookups(t, bad, vaults, ep, fqv)
+    return _frame([_workload_row(lk, vault_id, vm_id) for vault_id, vm_id in pairs])
 
 
 def chain_entries(w: pd.DataFrame) -> dict[str, list[dict]]:

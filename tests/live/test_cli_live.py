@@ -19,8 +19,8 @@ from tests.live.demo import DEMO  # noqa: E402  (the demo the collector reads: s
 
 
 def _cli_ready() -> str | None:
-    if not (ROOT / "auditor" / "cli.py").exists():
-        return "auditor/cli.py does not exist yet"
+    if not (ROOT / "auditor" / "cli" / "__init__.py").exists():
+        return "auditor/cli/ does not exist yet"
     out = subprocess.run([sys.executable, "-m", "auditor", "audit", "--help"], cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0 or "--arm-endpoint" not in out.stdout:
         return "auditor audit has no live mode yet (--arm-endpoint)"
