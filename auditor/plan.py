@@ -139,6 +139,20 @@ def _step_lines(n: int, p: Planned) -> list[str]:
     return out
 
 
+def _vault_sections(out: list[str], plan, groups: dict, n: int) -> int:
+    """Steps grouped by subscription, then vault, numbered on from ``n``; returns the last number used."""
+    sub = None
+    for (s, vault), steps in groups.items():
+        if s != sub:
+            sub = s
+            out += [f"# ==== subscription {clean(s)}", ""]
+        out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
+        for p in steps:
+            n += 1
+            out += _step_lines(n, p)
+    return n
+
+
 def _vault_title(plan: Plan, vault: str) -> str:
     return clean(plan.vault_names.get(vault, vault)) if vault else "(endpoints of no known vault)"
 
@@ -170,27 +184,11 @@ def render_script(plan: Plan, header: dict) -> str:
     if plan.vaults:
         out += ["# ======================================================================== 2. per subscription and "
                 "vault", ""]
-        sub = None
-        for (s, vault), steps in plan.vaults.items():
-            if s != sub:
-                sub = s
-                out += [f"# ==== subscription {clean(s)}", ""]
-            out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
-            for p in steps:
-                n += 1
-                out += _step_lines(n, p)
+        n = _vault_sections(out, plan, plan.vaults, n)
     if plan.public:
         out += ["# ======================================================================== 3. public network access "
                 "(last)", ""]
-        sub = None
-        for (s, vault), steps in plan.public.items():
-            if s != sub:
-                sub = s
-                out += [f"# ==== subscription {clean(s)}", ""]
-            out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
-            for p in steps:
-                n += 1
-                out += _step_lines(n, p)
+        n = _vault_sections(out, plan, plan.public, n)
     if plan.uncovered:
         out += ["# ======================================================================== 4. no automated step", ""]
         for f in plan.uncovered:
