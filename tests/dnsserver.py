@@ -163,6 +163,24 @@ def start_dns_server(records: dict, host: str = "127.0.0.1"):
     return srv.host, srv.port, srv.stop
 
 
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A UDP port with nothing bound, chosen below the kernel's ephemeral range: no socket of this run is given it by
+    ``bind(0)``, so a query sent there is never received by the sending socket itself (a freed ephemeral port can
+    be handed to the client's own socket, which then reads its own query back as a bad response)."""
+    try:
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for port in range(low - 1, 1024, -1):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 def start_dead_server(host: str = "127.0.0.1"):
     """Bind UDP and TCP (listening, never accepting) on one port and never reply; returns (host, port, stop)."""
     for _attempt in range(20):

