@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
@@ -70,9 +71,11 @@ class Settings:
 
 # ------------------------------------------------------------------------------------------------ evaluation
 
-def finding_id(rule_id: str, resource_id: str) -> str:
-    """Stable across runs: a hash of the rule id and the lower-cased resource id."""
-    return hashlib.sha256(f"{rule_id}|{resource_id.lower()}".encode()).hexdigest()[:24]
+def finding_id(rule_id: str, resource_id: str, vault_id: str = "") -> str:
+    """Stable across runs: a hash of the rule id and the lower-cased resource id, and of the lower-cased vault id
+    where one rule judges the resource once per vault (a VM registered in two vaults)."""
+    key = resource_id.lower() + (f"|{vault_id.lower()}" if vault_id else "")
+    return hashlib.sha256(f"{rule_id}|{key}".encode()).hexdigest()[:24]
 
 
 def _series(value, index) -> pd.Series:
@@ -280,7 +283,10 @@ def _identity(m: Model, subject: str) -> dict:
             mg = [paths[s] for s in sub]
         ids = {k: [v[i] for i in take] for k, v in (
             ("rid", rid), ("rg", rg), ("sub", sub), ("name", name), ("vault", vault), ("mg", mg))}
-        cache[subject] = {"order": order, **ids, "key": [lower[i].encode() for i in take],
+        # a resource judged once per vault (a VM registered in two vaults) keys on the vault too: one finding_id each
+        seen = Counter(lower)
+        key = [lower[i] + "|" + vault[i].lower() if seen[lower[i]] > 1 else lower[i] for i in take]
+        cache[subject] = {"order": order, **ids, "key": [k.encode() for k in key],
                           "columns": {k: pd.array(v, dtype="str") for k, v in ids.items()}}
     return cache[subject]
 

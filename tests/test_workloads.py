@@ -147,3 +147,24 @@ def test_html_chain_shows_the_workloads(tmp_path):
     i = html.index("vm-sql-02a", chains)
     row = html[html.rindex("<tr>", 0, i):html.index("</tr>", i)]
     assert "DenyInternetHttpsOut" in row and "DenySqlTierToVnetOut" in row
+
+
+def test_vm_registered_in_two_vaults_has_one_finding_id_per_vault(tmp_path):
+    objs = json.loads(DEMO.read_text())
+    src = next(o for o in objs if o["id"].lower().endswith("/protectioncontainers/vmappcontainer;compute;"
+                                                          "rg-app-vm-sql-01a;vm-sql-01a"))
+    twin = copy.deepcopy(src)  # a stale registration of the same VM in a second vault
+    twin["id"] = twin["id"].replace("rg-rsv-prod-sql-01", "rg-rsv-prod-sql-02").replace("rsv-prod-sql-01",
+                                                                                        "rsv-prod-sql-02")
+    p = tmp_path / "estate.json"
+    p.write_text(json.dumps(objs + [twin]))
+    f = engine.evaluate(pipeline.load([str(p)]), [r for r in ALL if r.id.startswith("WL-")], engine.Settings())
+    assert f["finding_id"].is_unique
+    vm = f[f["resource_id"].str.lower().str.endswith("/virtualmachines/vm-sql-01a")]
+    assert len(vm) == 8 and vm.groupby("rule_id")["vault_id"].nunique().eq(2).all()
+    for r in vm.itertuples():
+        assert r.finding_id == engine.finding_id(r.rule_id, r.resource_id, r.vault_id)
+    alone = f[f["resource_id"].str.lower().str.endswith("/virtualmachines/vm-sql-01b")]
+    assert len(alone) == 4
+    for r in alone.itertuples():  # a VM in one vault keeps the plain key: its id does not change
+        assert r.finding_id == engine.finding_id(r.rule_id, r.resource_id)
