@@ -44,7 +44,7 @@ COLUMNS = {
     "pe_static": ("pe_id", "n_static"),     # PE-004: static IP configurations (properties.ipConfigurations)
     "guard_proxies": ("id", "vault_id", "guard_id"),
     "guards": ("id", "rid", "name", "sub"),
-    "key_vaults": ("id", "rid", "name", "sub", "host", "pna", "default_action", "n_pe_conns"),
+    "key_vaults": ("id", "rid", "name", "sub", "host", "pna", "default_action", "n_pe_conns", "stub"),
     # the workload side (WL-*)
     "workload_refs": ("vault_id", "vm_id", "source_id"),
     "vms": ("id", "rid", "name", "sub", "rg", "nic_id"),

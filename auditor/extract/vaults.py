@@ -123,6 +123,14 @@ def key_vault(t: Tables, raw: I.RawObject) -> None:
     uri = text(p, "vaultUri") or ""
     host = uri.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower() or None
     acls = mapping(p, "networkAcls")
-    # id, rid, name, sub, host, pna, default_action, n_pe_conns
+    # a listing of resources (`az keyvault list`, ARM's /resources) names the vault but carries none of its settings
+    stub = p is o and not any(k in o for k in _KEY_VAULT_SETTINGS)
+    # id, rid, name, sub, host, pna, default_action, n_pe_conns, stub
     t.key_vaults.append((rid, o.get("id"), _name(o, rid), sub, host, text(p, "publicNetworkAccess"),
-                         text(acls, "defaultAction", "networkAcls.defaultAction"), len(items(p, "privateEndpointConnections"))))
+                         text(acls, "defaultAction", "networkAcls.defaultAction"),
+                         len(items(p, "privateEndpointConnections")), stub))
+
+
+# fields of a key vault's properties (any one of them, printed flattened, says the settings were exported)
+_KEY_VAULT_SETTINGS = ("vaultUri", "tenantId", "networkAcls", "publicNetworkAccess", "privateEndpointConnections",
+                       "enableSoftDelete", "enablePurgeProtection", "accessPolicies", "provisioningState")

@@ -40,7 +40,8 @@ VAULT_COLUMNS = {
     "kv_restricted": "that key vault is network-restricted (publicNetworkAccess Disabled, networkAcls.defaultAction "
                      "Deny, or private endpoint connections)",
     "kv_evidence": "the key vault's network settings, in words",
-    "kv_error": "why the key vault could not be looked up (a key vault read failed), else None",
+    "kv_error": "why RSV-013 cannot judge the key vault (a key vault read failed, or the input holds it without its "
+                "properties), else None",
     "csr_state": "restoreSettings.crossSubscriptionRestoreSettings.crossSubscriptionRestoreState (None when absent)",
 }
 ENDPOINT_COLUMNS = {
@@ -246,12 +247,15 @@ def key_vault(vaults: pd.DataFrame, F: Mapping[str, pd.DataFrame], errors: list[
     """RSV-013: the key vault a CMK vault's keyUri names, and whether it is network-restricted."""
     kv = F["key_vaults"]
     by_name, by_host = {}, {}
-    for i, name, host, pna, da, n in zip(*(kv[c].tolist() for c in ("id", "name", "host", "pna", "default_action",
-                                                                      "n_pe_conns"))):
+    for i, rid, name, host, pna, da, n, stub in zip(*(kv[c].tolist() for c in (
+            "id", "rid", "name", "host", "pna", "default_action", "n_pe_conns", "stub"))):
         restricted = (str(pna or "").casefold() == "disabled" or str(da or "").casefold() == "deny" or (n or 0) > 0)
         why = (f"publicNetworkAccess={pna or '(absent, Enabled)'}, networkAcls.defaultAction={da or '(absent, Allow)'}"
                f", {n or 0} private endpoint connection(s)")
-        rec = (i, restricted, why)
+        # no settings, no verdict: the listing's stub is no evidence that the key vault is open
+        unknown = (f"key vault {name} is in the input without its properties (as `az keyvault list` prints it): "
+                   f"export it with `az keyvault show` ({rid or i})") if stub else None
+        rec = (i, restricted and not stub, why, unknown)
         by_name.setdefault(str(name).lower(), rec)
         if isinstance(host, str):
             by_host.setdefault(host, rec)
@@ -266,8 +270,9 @@ def key_vault(vaults: pd.DataFrame, F: Mapping[str, pd.DataFrame], errors: list[
         ids.append(rec[0] if rec else None)
         restricted.append(bool(rec and rec[1]))
         evidence.append(rec[2] if rec else "")
-        errs.append(f"key vault lookup failed: could not read {kv_failed.get('scope') or 'the key vaults'}"
-                    if host and not is_hsm and rec is None and kv_failed else None)
+        errs.append(rec[3] if rec else
+                    f"key vault lookup failed: could not read {kv_failed.get('scope') or 'the key vaults'}"
+                    if host and not is_hsm and kv_failed else None)
     vaults["kv_host"] = pd.Series(hosts, index=vaults.index, dtype=object)
     vaults["kv_managed_hsm"] = pd.Series(hsm, index=vaults.index, dtype=bool)
     vaults["kv_id"] = pd.Series(ids, index=vaults.index, dtype=object)

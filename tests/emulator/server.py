@@ -476,6 +476,12 @@ class Emulator:
         segs = path.strip("/").split("/")
         if path == "/subscriptions":
             return list(self.index.get((SUBSCRIPTIONS, "/"), []))
+        if segs[-1] == "resources" and (len(segs) == 3 or (len(segs) == 5 and segs[2] == "resourcegroups")):
+            # Resources_List (what `az keyvault list` reads): $filter resourceType eq '<type>', no properties
+            m = re.search(r"resourceType\s+eq\s+'([^']+)'", qlow.get("$filter", ""), re.I)
+            if not m:
+                return None
+            return [_generic(o) for o in self.index.get((m.group(1).lower(), "/" + "/".join(segs[:-1])), [])]
         if "providers" not in segs:
             return None
         i = len(segs) - 1 - segs[::-1].index("providers")
@@ -655,6 +661,11 @@ class ResourceGraph:
         if offset + top < len(rows):
             answer["$skipToken"] = base64.b64encode(json.dumps({"offset": offset + top}).encode()).decode()
         return 200, answer, headers
+
+
+def _generic(obj: dict) -> dict:
+    """A resource as ARM's resources listing prints it (GenericResourceExpanded without $expand): no properties."""
+    return {k: obj[k] for k in ("id", "name", "type", "kind", "location", "tags", "sku", "identity") if k in obj}
 
 
 def _hierarchy(obj: dict, parent_of: dict, names: dict) -> None:

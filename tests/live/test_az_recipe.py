@@ -55,10 +55,11 @@ def _jwt(tenant: str) -> str:
                            "exp": int(time.time()) + 7200}), "c2lnbmF0dXJl"))
 
 
-# What the README's recipe block does not export (README: the hardening and policy inputs have their own commands,
-# or come with `auditor collect`): left out of the served estate, so that both sides audit the same objects.
-NOT_IN_RECIPE = {t.lower() for t in (arm.GUARD_PROXY, arm.RESOURCE_GUARD, arm.KEY_VAULT, arm.POLICY_ASSIGNMENT,
-                                     arm.POLICY_SET, arm.POLICY_DEFINITION, arm.MANAGEMENT_GROUP, arm.MG_SUBSCRIPTION)}
+# What the README's recipe block does not export (README: the policy inputs have their own commands, or come with
+# `auditor collect`): left out of the served estate, so that both sides audit the same objects. The Resource Guards
+# themselves are served (the live side reads them; no rule rests on the guard object, only on its id and roles).
+NOT_IN_RECIPE = {t.lower() for t in (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION,
+                                     arm.MANAGEMENT_GROUP, arm.MG_SUBSCRIPTION)}
 
 
 def estate() -> list[dict]:
