@@ -124,7 +124,7 @@ def _evaluate(args, cfg, m, settings):
         missing = [g for g in groups if arm.MANAGEMENT_GROUP_PREFIX + g.lower() not in m.hierarchy.known]
         if missing:
             raise InputError(f"argument --management-group: {', '.join(missing)} not in the input (export it: az "
-                             "account management-group show --name <id> --expand --recurse -o json)")
+                             "account management-group show --name <id> --expand --recurse --no-register -o json)")
         findings = findings[under_groups(m, groups, findings["resource_id"])].reset_index(drop=True)
     return findings
 

@@ -284,6 +284,22 @@ class Emulator:
                 out.append(a)
         return out
 
+    def _policy_filter(self, scope: str, items: list[dict], flt: str) -> list[dict]:
+        """PolicyAssignments_List's $filter as the REST reference describes it: none = inherited + at + below the
+        scope; atScope() = inherited + at; atExactScope() = at; atScopeAndBelow() = at + below. ``items`` holds the
+        assignments at and below the scope; inherited ones (management groups above) exist for subscription and
+        group scopes."""
+        at = [a for a in items if _norm(a["id"]).split("/providers/microsoft.authorization/")[0] == scope]
+        inherited = self._inherited_policies(scope) if (_SUB_ID.match(scope) or scope.startswith(MG_PREFIX)) else []
+        f = re.sub(r"\s+", "", flt).lower()
+        if f == "atexactscope()":
+            return at
+        if f == "atscope()":
+            return inherited + at
+        if f == "atscopeandbelow()":
+            return items
+        return items + inherited
+
     def _group(self, group: str) -> dict:
         """A management group as ``GET .../managementGroups/{g}?$expand=path`` answers it, from the hierarchy: its
         parent and its path (the groups above it, root first)."""
@@ -504,8 +520,8 @@ class Emulator:
         items = [o for k in kinds for o in self.index.get((k, scope), [])]
         if ctype == ROLE_ASSIGNMENTS and scope.startswith("/subscriptions/"):
             items += self.inherited
-        if ctype == POLICY_ASSIGNMENTS and (_SUB_ID.match(scope) or scope.startswith(MG_PREFIX)):
-            items += self._inherited_policies(scope)
+        if ctype == POLICY_ASSIGNMENTS:
+            items = self._policy_filter(scope, items, qlow.get("$filter", ""))
         if ctype == EVENTS:
             items = self._events(items, qlow.get("$filter", ""), qlow.get("$select", ""))
         elif ctype in COLLECTION_ALIASES:

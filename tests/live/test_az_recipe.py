@@ -48,6 +48,16 @@ def recipe() -> str:
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
+def policy_recipe(root_group: str) -> str:
+    """The policy export block of README.md's "Policy assignments and management groups" section, verbatim but for
+    the root group's name, which the reader fills in."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("Export the assignments that apply to each subscription"):]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    assert block.count("<root group id>") == 1
+    return block.replace("<root group id>", root_group)
+
+
 def _jwt(tenant: str) -> str:
     part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
     return ".".join((part({"alg": "RS256", "typ": "JWT"}),
@@ -55,18 +65,17 @@ def _jwt(tenant: str) -> str:
                            "exp": int(time.time()) + 7200}), "c2lnbmF0dXJl"))
 
 
-# What the README's recipe block does not export (README: the policy inputs have their own commands, or come with
-# `auditor collect`): left out of the served estate, so that both sides audit the same objects. The Resource Guards
-# themselves are served (the live side reads them; no rule rests on the guard object, only on its id and roles).
-NOT_IN_RECIPE = {t.lower() for t in (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION,
-                                     arm.MANAGEMENT_GROUP, arm.MG_SUBSCRIPTION)}
+# The demo's root management group: the policy block exports the hierarchy from it.
+SUBSCRIPTIONS = [o for o in DEMO if str(o.get("id", "")).count("/") == 2]
+ROOT_GROUP = next(o["name"] for o in DEMO if str(o.get("type", "")).lower() == arm.MANAGEMENT_GROUP.lower())
 
 
 def estate() -> list[dict]:
-    """The demo (less what the recipe does not export), plus what ARM holds for every vault and the demo leaves out:
-    its backup configuration (``az backup vault backup-properties show`` reads it) and, where missing, its storage
-    configuration."""
-    objs = [dict(o) for o in DEMO if (arm.canonical(o.get("type")) or "").lower() not in NOT_IN_RECIPE]
+    """The demo (policy assignments, sets and management groups included), plus what ARM holds for every vault and
+    the demo leaves out: its backup configuration (``az backup vault backup-properties show`` reads it) and, where
+    missing, its storage configuration. The Resource Guards are served too: the live side reads them, the recipe
+    need not (no rule rests on the guard object, only on its id and the roles on it)."""
+    objs = [dict(o) for o in DEMO]
     vaults = [o for o in objs if o.get("type") == "Microsoft.RecoveryServices/vaults"]
     have = {o["id"].lower().rsplit("/backupstorageconfig/", 1)[0] for o in objs
             if str(o.get("type", "")).lower() == "microsoft.recoveryservices/vaults/backupstorageconfig"}
@@ -151,13 +160,21 @@ def test_readme_export_recipe_with_the_real_az(workdir):
         work.mkdir()
         started = time.monotonic()
         done = sh(recipe(), work, 2700)
-        elapsed = time.monotonic() - started
         ran = [line.split(" ", 1) for line in calls.read_text().splitlines()]
         failed = [c for rc, c in ran if rc != "0"]
         assert not failed, (failed, done.stderr[-3000:])
         assert done.returncode in (0, 1, 3), done.stderr[-3000:]   # 1: findings at or above --fail-on
         assert "Traceback" not in done.stderr
-        print(f"recipe: {len(ran)} az calls in {elapsed:.0f}s")
+        # then the policy block of the README, and the audit again over everything exported
+        policy = sh(policy_recipe(ROOT_GROUP), work, 900)
+        assert policy.returncode == 0, policy.stderr[-3000:]
+        ran = [line.split(" ", 1) for line in calls.read_text().splitlines()]
+        failed = [c for rc, c in ran if rc != "0"]
+        assert not failed, (failed, policy.stderr[-3000:])
+        assert len(list((work / "export").glob("policy-*.json"))) == 2 * len(SUBSCRIPTIONS)
+        done = sh("auditor audit --input export --out report", work, 600)
+        assert done.returncode in (0, 1, 3) and "Traceback" not in done.stderr, done.stderr[-3000:]
+        print(f"recipe and policy block: {len(ran)} az calls in {time.monotonic() - started:.0f}s")
         # every request stayed on the emulator and answered (a 404 would be an export gap)
         bad = [(r["method"], r["path"], r.get("status")) for r in emu.requests
                if r.get("status") not in (200,) and r["path"] != "/msi/token"]
@@ -176,3 +193,6 @@ def test_readme_export_recipe_with_the_real_az(workdir):
     diff = sorted(k for k in set(exported) | set(audited) if exported.get(k) != audited.get(k))
     assert not diff, [(k, exported.get(k), audited.get(k)) for k in diff[:10]]
     assert len(exported) > 500
+    # the hardening and policy rules were judged from what az exported, not left without input
+    for rule in ("RSV-012", "RSV-013", "POL-001", "POL-002", "POL-003"):
+        assert {"Compliant", "NonCompliant"} <= {v[0] for k, v in exported.items() if k[0] == rule}, rule
