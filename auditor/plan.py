@@ -139,18 +139,24 @@ def _step_lines(n: int, p: Planned) -> list[str]:
     return out
 
 
-def _vault_sections(out: list[str], plan, groups: dict, n: int) -> int:
-    """Steps grouped by subscription, then vault, numbered on from ``n``; returns the last number used."""
+def _vault_sections(out: list[str], groups: dict, n: int, sub_head, vault_head, step) -> int:
+    """Steps grouped by subscription, then vault, numbered on from ``n`` (the headings and the step's lines in the
+    caller's format); returns the last number used."""
     sub = None
     for (s, vault), steps in groups.items():
         if s != sub:
             sub = s
-            out += [f"# ==== subscription {clean(s)}", ""]
-        out += [f"# ---- vault {_vault_title(plan, vault)}", ""]
+            out += [sub_head(s), ""]
+        out += [vault_head(vault), ""]
         for p in steps:
             n += 1
-            out += _step_lines(n, p)
+            out += step(n, p)
     return n
+
+
+def _script_sections(out: list[str], plan, groups: dict, n: int) -> int:
+    return _vault_sections(out, groups, n, lambda s: f"# ==== subscription {clean(s)}",
+                           lambda v: f"# ---- vault {_vault_title(plan, v)}", _step_lines)
 
 
 def _vault_title(plan: Plan, vault: str) -> str:
@@ -184,11 +190,11 @@ def render_script(plan: Plan, header: dict) -> str:
     if plan.vaults:
         out += ["# ======================================================================== 2. per subscription and "
                 "vault", ""]
-        n = _vault_sections(out, plan, plan.vaults, n)
+        n = _script_sections(out, plan, plan.vaults, n)
     if plan.public:
         out += ["# ======================================================================== 3. public network access "
                 "(last)", ""]
-        n = _vault_sections(out, plan, plan.public, n)
+        n = _script_sections(out, plan, plan.public, n)
     if plan.uncovered:
         out += ["# ======================================================================== 4. no automated step", ""]
         for f in plan.uncovered:
@@ -258,15 +264,8 @@ def render_markdown(plan: Plan, header: dict) -> str:
         if not groups:
             continue
         out += [title, ""]
-        sub = None
-        for (s, vault), steps in groups.items():
-            if s != sub:
-                sub = s
-                out += [f"### Subscription {_code(s)}", ""]
-            out += [f"#### Vault {_code(_vault_title(plan, vault))}", ""]
-            for p in steps:
-                n += 1
-                out += _md_step(n, p)
+        n = _vault_sections(out, groups, n, lambda s: f"### Subscription {_code(s)}",
+                            lambda v: f"#### Vault {_code(_vault_title(plan, v))}", _md_step)
     if plan.uncovered:
         out += ["## 4. Findings with no automated step", "", "| finding | rule | resource | remediation |",
                 "| --- | --- | --- | --- |"]
