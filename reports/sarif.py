@@ -10,6 +10,7 @@ location (there is no source file to point at). With a baseline (``--baseline`` 
 from __future__ import annotations
 
 from typing import Any, Mapping
+from urllib.parse import quote
 
 import orjson
 import pandas as pd
@@ -79,7 +80,10 @@ def build_sarif(findings: pd.DataFrame, meta: Mapping[str, Any]) -> dict:
         rid = as_text(cols["rule_id"][i])
         level, score = _level(as_text(cols["severity"][i]))
         resource = as_text(cols["resource_id"][i])
-        loc = {"logicalLocations": [{"name": as_text(cols["resource_name"][i]) or resource.rsplit("/", 1)[-1],
+        # GitHub code scanning rejects a whole file whose results lack physicalLocation.artifactLocation.uri, and
+        # wants it relative: the resource id without its leading '/', percent-encoded
+        loc = {"physicalLocation": {"artifactLocation": {"uri": quote(resource.lstrip("/"), safe="/") or "unknown"}},
+               "logicalLocations": [{"name": as_text(cols["resource_name"][i]) or resource.rsplit("/", 1)[-1],
                                      "fullyQualifiedName": resource, "kind": "resource"}]}
         props = {"severity": as_text(cols["severity"][i]), "security-severity": score,
                  "resourceType": as_text(cols["resource_type"][i]),

@@ -1,10 +1,11 @@
 """findings.sarif against the published SARIF 2.1.0 schema (tests/fixtures/sarif, see SOURCE.md), and what code
-scanning relies on: one result per NonCompliant finding, rule help and severity, finding_id fingerprints, logical
-locations from the resource ids, baselineState with a baseline."""
+scanning relies on: one result per NonCompliant finding, rule help and severity, finding_id fingerprints, artifact
+and logical locations from the resource ids, baselineState with a baseline."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 import jsonschema
 import pytest
@@ -52,6 +53,10 @@ def test_one_result_per_noncompliant_finding_with_fingerprint_and_location(demo)
         [loc] = r["locations"]
         assert loc["logicalLocations"][0]["fullyQualifiedName"] == f["resource_id"]
         assert loc["logicalLocations"][0]["kind"] == "resource"
+        # GitHub's ingestion rules (GH1001, GH1005): an artifact location on every result, as a relative URI
+        uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri == quote(f["resource_id"].lstrip("/"), safe="/") and urlsplit(uri).scheme == ""
+        assert unquote(uri) == f["resource_id"][1:] and not uri.startswith("/")
         level, score = SEVERITY_MAP[f["severity"]]
         assert r["level"] == level and r["properties"]["security-severity"] == score
         assert "baselineState" not in r
