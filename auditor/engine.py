@@ -37,6 +37,8 @@ SUBJECT_DECIDES = {"vaults": (arm.VAULT,), "endpoints": (arm.PRIVATE_ENDPOINT, a
                    "workloads": (arm.VM, arm.NIC),
                    "assignments": (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.MANAGEMENT_GROUP, arm.PRIVATE_ENDPOINT,
                                    arm.VAULT)}   # the PEs and vaults an assignment covers decide whether it applies
+# Of those, the types a subject covers rather than is made of (Rule.coverage_decides narrows their reach).
+SUBJECT_COVERAGE = {"assignments": (arm.PRIVATE_ENDPOINT, arm.VAULT)}
 ABSENCE_TYPES = {arm.ZONE, arm.A_RECORD, arm.VNET_LINK}
 TYPE_LABELS = {arm.ZONE: "private DNS zones", arm.A_RECORD: "private DNS A record sets", arm.VNET_LINK:
                "private DNS zone virtual network links", arm.ZONE_GROUP: "private DNS zone groups", arm.VNET:
@@ -205,7 +207,13 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     # rule applies at all (a subnet whose endpoints could not be listed is not "without backup endpoints")
     if m.errors:
         covered = _covered_by_errors(view, m.errors, set(rule.reads or SUBJECT_READS[rule.subject]))
-        decisive = _covered_by_errors(view, m.errors, set(SUBJECT_DECIDES[rule.subject]))
+        decides = set(SUBJECT_DECIDES[rule.subject])
+        decisive = _covered_by_errors(view, m.errors, decides)
+        if rule.coverage_decides is not None and decisive.notna().any():
+            # rows decided by the subject alone: only errors on the subject's own types reach them
+            own = _covered_by_errors(view, m.errors, decides - set(SUBJECT_COVERAGE.get(rule.subject, ())))
+            rests = _series(rule.coverage_decides(view, params), idx).fillna(True).astype(bool)
+            decisive = decisive.where(rests, own)
         hit = (covered.notna() & (applies | ~in_input | malformed)) | decisive.notna()
         covered = covered.fillna(decisive)
         state = np.where(hit, "Error", state)

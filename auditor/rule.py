@@ -51,6 +51,9 @@ class Rule:
     reads: tuple[str, ...] = ()       # ARM types whose unreadable scopes make a row Error
     needs: tuple[tuple[str, ...], ...] = ()   # each inner tuple: at least one of these types must be in the input
     candidates: Pred | None = None    # rows a missing needed type makes Error (default: the applicable rows)
+    # rows whose applicability rests on what the subject covers (engine.SUBJECT_COVERAGE: an unreadable listing of
+    # those types makes only these rows Error); None: every row
+    coverage_decides: Pred | None = None
     judges_references: bool = False   # evaluates subjects known only by reference (PE-001)
     params: dict = field(default_factory=dict)
     references: tuple[str, ...] = (DOC_URL,)

@@ -10,4 +10,5 @@ READS = (arm.POLICY_ASSIGNMENT, arm.POLICY_SET, arm.POLICY_DEFINITION, arm.MANAG
 def predicates(rule_id: str) -> dict:
     v = lambda a, p: policy.verdicts(rule_id, a, p)  # noqa: E731
     return {"applies": lambda a, p: v(a, p).state != "na", "violates": lambda a, p: v(a, p).state == "nc",
-            "message": lambda a, p: v(a, p).message, "not_applicable": lambda a, p: v(a, p).message}
+            "message": lambda a, p: v(a, p).message, "not_applicable": lambda a, p: v(a, p).message,
+            "coverage_decides": lambda a, p: v(a, p).by_coverage}

@@ -171,3 +171,31 @@ def test_config_management_groups_key(tmp_path):
         assert "management_groups" in str(exc)
     else:
         raise AssertionError("a string is not a list of groups")
+
+
+def test_unreadable_endpoints_reach_only_the_assignments_whose_verdict_rests_on_them(tmp_path):
+    """A 403 on a subscription's network reads: an assignment that applies af783da1 (its verdict depends on the
+    endpoints it covers) is Error; one whose definition or enforcement already decides NotApplicable stays so."""
+    from auditor import arm
+    objs, al = base_estate()
+    scope = f"/subscriptions/{al['$sub']}"
+    zone = {"privateDnsZone-Backup": _eus_zone(al["$hub"])}
+    acting = _az_assignment(scope, "backup-dns", DNS, zone)
+    other = _az_assignment(scope, "tags", "/providers/Microsoft.Authorization/policyDefinitions/"
+                                          "96670d01-0a4d-4649-9c89-2d3abc0a5025", {})
+    idle = {**_az_assignment(scope, "backup-dns-audit", DNS, zone), "enforcementMode": "DoNotEnforce"}
+    err = {"scope": scope, "status": 403, "message": "AuthorizationFailed",
+           "types": [arm.PRIVATE_ENDPOINT, arm.NIC, arm.VNET]}
+    got = {}
+    for rule in ("POL-001", "POL-002", "POL-003"):
+        _, f = _audit(tmp_path, objs + [acting, other, idle], rule=rule, errors=[err])
+        got.update({(rule, i.rsplit("/", 1)[-1]): s for i, s in zip(f["resource_id"], f["compliance_state"])})
+    assert got == {("POL-001", "backup-dns"): "Error", ("POL-001", "tags"): "NotApplicable",
+                   ("POL-001", "backup-dns-audit"): "NotApplicable",
+                   ("POL-002", "backup-dns"): "NotApplicable", ("POL-002", "tags"): "NotApplicable",
+                   ("POL-002", "backup-dns-audit"): "NotApplicable",
+                   ("POL-003", "backup-dns"): "NotApplicable", ("POL-003", "tags"): "NotApplicable",
+                   ("POL-003", "backup-dns-audit"): "NotApplicable"}
+    _, f = _audit(tmp_path, objs + [acting, other, idle], rule="POL-001")   # readable: an eus zone, a vault elsewhere
+    assert dict(zip(f["resource_id"].str.rsplit("/", n=1).str[-1], f["compliance_state"])) == {
+        "backup-dns": "NonCompliant", "tags": "NotApplicable", "backup-dns-audit": "NotApplicable"}

@@ -280,10 +280,11 @@ def test_timeouts_exhausted(demo, tmp_path, capsys, monkeypatch):
     _error_messages_name(run, z, "")
 
 
-# the policy assignments covering contoso-dev (its own, and the landing zones' group's): the PEs and vaults they
-# cover there decide whether they apply at all
-DEV_POL_ROWS = {(r, a) for r in ("POL-001", "POL-002", "POL-003")
-                for a in ("deny-vault-public-access", "dev-backup-dns", "dev-asr-dns")}
+# the policy assignments covering contoso-dev (its own, and the landing zones' group's) whose verdict rests on the
+# PEs and vaults they cover there: dev-asr-dns applies 942bd215 (POL-002), deny-vault-public-access applies 9ebbbba3
+# with Deny (POL-003). Their other rows are decided by the definition or the enforcement mode alone (dev-backup-dns
+# is DoNotEnforce) and stay NotApplicable.
+DEV_POL_ROWS = {("POL-002", "dev-asr-dns"), ("POL-003", "deny-vault-public-access")}
 DEV_PE_ERRORS = {(r, pe) for pe in ("pe-rsv-dev-sql-01", "pe-rsv-dev-sql-02")
                  for r in ("DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005", "PE-001", "PE-002", "PE-004",
                            "PE-005")} \

@@ -39,17 +39,21 @@ def _effect_text(ms) -> str:
 
 
 class _Verdicts:
-    """Per-row state ('na', 'ok', 'nc'), message and affected vaults of one POL rule."""
+    """Per-row state ('na', 'ok', 'nc'), message and affected vaults of one POL rule, and whether the state rests on
+    the private endpoints and vaults the assignment covers (False: decided by the assignment and its definitions
+    alone, so a failed endpoint or vault listing cannot change it)."""
 
     def __init__(self, index):
         self.state = pd.Series("na", index=index, dtype=object)
         self.message = pd.Series("", index=index, dtype=object)
         self.vaults = pd.Series([()] * len(index), index=index, dtype=object)
+        self.by_coverage = pd.Series(True, index=index, dtype=bool)
 
-    def set(self, i, state: str, message: str, vaults=()) -> None:
+    def set(self, i, state: str, message: str, vaults=(), by_coverage: bool = True) -> None:
         self.state.at[i] = state
         self.message.at[i] = message
         self.vaults.at[i] = tuple(vaults)
+        self.by_coverage.at[i] = by_coverage
 
 
 def pol001(view: pd.DataFrame, params: dict) -> _Verdicts:
@@ -59,11 +63,12 @@ def pol001(view: pd.DataFrame, params: dict) -> _Verdicts:
         regions = dict(r["pe_regions"])
         ms, why = _gate(r, (arm.POLICY_DNS_BACKUP,), f"af783da1 (backup private DNS zones, {ZONE_PARAM})")
         if ms is None:
-            out.set(i, "na", why)
+            out.set(i, "na", why, by_coverage=False)
             continue
         dine = [x for x in ms if (x.effect or "").lower() == DINE]
         if not dine:
-            out.set(i, "na", f"{_who(r)} applies af783da1 with {_effect_text(ms)}: it deploys nothing")
+            out.set(i, "na", f"{_who(r)} applies af783da1 with {_effect_text(ms)}: it deploys nothing",
+                    by_coverage=False)
             continue
         pes = r["covered_pes"]
         if not pes:
@@ -144,10 +149,11 @@ def pol002(view: pd.DataFrame, params: dict) -> _Verdicts:
         pe_vaults = {p: [v for v, _ in vs] for p, vs in r["pe_regions"]}
         ms, why = _gate(r, (arm.POLICY_DNS_ASR,), "942bd215 (Site Recovery private DNS zones)")
         if ms is None:
-            out.set(i, "na", why)
+            out.set(i, "na", why, by_coverage=False)
             continue
         if not any((x.effect or "").lower() == DINE for x in ms):
-            out.set(i, "na", f"{_who(r)} applies 942bd215 with {_effect_text(ms)}: it deploys nothing")
+            out.set(i, "na", f"{_who(r)} applies 942bd215 with {_effect_text(ms)}: it deploys nothing",
+                    by_coverage=False)
             continue
         pes = r["covered_pes"]
         if not pes:
@@ -177,12 +183,13 @@ def pol003(view: pd.DataFrame, params: dict) -> _Verdicts:
         ms, why = _gate(r, (arm.POLICY_PNA_AUDIT_DENY, arm.POLICY_PNA_MODIFY), "9ebbbba3 or 04726aae (vault public "
                                                                               "network access)")
         if ms is None:
-            out.set(i, "na", why)
+            out.set(i, "na", why, by_coverage=False)
             continue
         acting = [x for x in ms if (x.guid, (x.effect or "").lower()) in (
             (arm.POLICY_PNA_AUDIT_DENY, DENY), (arm.POLICY_PNA_MODIFY, MODIFY))]
         if not acting:
-            out.set(i, "na", f"{_who(r)} applies {_effect_text(ms)}: it neither denies nor modifies public access")
+            out.set(i, "na", f"{_who(r)} applies {_effect_text(ms)}: it neither denies nor modifies public access",
+                    by_coverage=False)
             continue
         what = " and ".join(f"{x.guid[:8]} with effect {x.effect} ({x.effect_from}){x.label}" for x in acting)
         no_pe = r["unapproved_vaults"]
