@@ -207,13 +207,7 @@ def evaluate_rule(rule: Rule, m: Model, settings: Settings) -> pd.DataFrame:
     # rule applies at all (a subnet whose endpoints could not be listed is not "without backup endpoints")
     if m.errors:
         covered = _covered_by_errors(view, m.errors, set(rule.reads or SUBJECT_READS[rule.subject]))
-        decides = set(SUBJECT_DECIDES[rule.subject])
-        decisive = _covered_by_errors(view, m.errors, decides)
-        if rule.coverage_decides is not None and decisive.notna().any():
-            # rows decided by the subject alone: only errors on the subject's own types reach them
-            own = _covered_by_errors(view, m.errors, decides - set(SUBJECT_COVERAGE.get(rule.subject, ())))
-            rests = _series(rule.coverage_decides(view, params), idx).fillna(True).astype(bool)
-            decisive = decisive.where(rests, own)
+        decisive = _decisive_errors(rule, view, m.errors, params)
         hit = (covered.notna() & (applies | ~in_input | malformed)) | decisive.notna()
         covered = covered.fillna(decisive)
         state = np.where(hit, "Error", state)
@@ -264,6 +258,19 @@ def _template_columns(template: str) -> list[str]:
 
 def _text(v) -> str:
     return "" if v is None or v != v else str(v)  # None or NaN: ""
+
+
+def _decisive_errors(rule: Rule, view: pd.DataFrame, errors: Sequence[dict], params: dict) -> pd.Series:
+    """The error covering each row through a type that could decide whether the rule applies at all (None where
+    none does). Rows the rule says its subject alone decides (``coverage_decides`` False) are reached only through
+    the subject's own types, not through what it covers."""
+    decides = set(SUBJECT_DECIDES[rule.subject])
+    decisive = _covered_by_errors(view, errors, decides)
+    if rule.coverage_decides is not None and decisive.notna().any():
+        own = _covered_by_errors(view, errors, decides - set(SUBJECT_COVERAGE.get(rule.subject, ())))
+        rests = _series(rule.coverage_decides(view, params), view.index).fillna(True).astype(bool)
+        decisive = decisive.where(rests, own)
+    return decisive
 
 
 def _identity(m: Model, subject: str) -> dict:
