@@ -251,6 +251,14 @@ def covers(scope: str, rid: str) -> bool:
     return rid == scope or rid.startswith(scope + "/")
 
 
+def host_of(uri) -> str | None:
+    """The lower-cased host of a key vault URI (``https://kv.vault.azure.net/keys/k/v`` -> ``kv.vault.azure.net``;
+    the scheme and a port are optional), or None."""
+    if not isinstance(uri, str) or not uri:
+        return None
+    return uri.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower() or None
+
+
 def is_backup_connection_name(name) -> bool:
     """A vault connection's name (or id: its last segment is taken) carries the label ``backup`` between dots, the
     way API versions before 2023-04-01 tell a backup connection without ``groupIds`` (case-insensitive)."""

@@ -120,8 +120,7 @@ def key_vault(t: Tables, raw: I.RawObject) -> None:
     o, rid = raw.obj, raw.id
     p = props(o, "key vault")
     sub, _, _ = id_parts(rid)
-    uri = text(p, "vaultUri") or ""
-    host = uri.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower() or None
+    host = arm.host_of(text(p, "vaultUri"))
     acls = mapping(p, "networkAcls")
     # a listing of resources (`az keyvault list`, ARM's /resources) names the vault but carries none of its settings
     stub = p is o and not any(k in o for k in _KEY_VAULT_SETTINGS)

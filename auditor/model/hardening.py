@@ -262,7 +262,7 @@ def key_vault(vaults: pd.DataFrame, F: Mapping[str, pd.DataFrame], errors: list[
     kv_failed = next((e for e in errors if arm.KEY_VAULT in (e.get("types") or [])), None)
     hosts, hsm, ids, restricted, evidence, errs = [], [], [], [], [], []
     for uri in vaults["key_uri"].tolist():
-        host = uri.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower() if isinstance(uri, str) and uri else None
+        host = arm.host_of(uri)
         is_hsm = bool(host) and ".managedhsm." in f".{host}."
         rec = (by_host.get(host) or by_name.get(host.split(".", 1)[0])) if host and not is_hsm else None
         hosts.append(host)

@@ -38,6 +38,12 @@ def _effect_text(ms) -> str:
     return "; ".join(f"effect {m.effect or '(unknown)'} ({m.effect_from}){m.label}" for m in ms)
 
 
+def _rows(view: pd.DataFrame):
+    """(index label, row as a dict) of each assignment: the verdicts walk assignments and their set members, one
+    assignment at a time (tens of rows; a dict per row, not a Series as iterrows builds)."""
+    return zip(view.index, view.to_dict("records"))
+
+
 class _Verdicts:
     """Per-row state ('na', 'ok', 'nc'), message and affected vaults of one POL rule, and whether the state rests on
     the private endpoints and vaults the assignment covers (False: decided by the assignment and its definitions
@@ -59,7 +65,7 @@ class _Verdicts:
 def pol001(view: pd.DataFrame, params: dict) -> _Verdicts:
     extra = params.get("geo_codes") or {}
     out = _Verdicts(view.index)
-    for i, r in view.iterrows():
+    for i, r in _rows(view):
         regions = dict(r["pe_regions"])
         ms, why = _gate(r, (arm.POLICY_DNS_BACKUP,), f"af783da1 (backup private DNS zones, {ZONE_PARAM})")
         if ms is None:
@@ -131,7 +137,7 @@ def _backup_dns_cover(view: pd.DataFrame, definitions) -> tuple[set, dict]:
     the enforced assignments whose set is not in the input (they might cover it)."""
     wanted = {arm.POLICY_DNS_BACKUP} | {str(d).lower().rstrip("/").rsplit("/", 1)[-1] for d in definitions or ()}
     covered, maybe = set(), {}
-    for _, r in view.iterrows():
+    for r in view.to_dict("records"):
         if not r["enforced"]:
             continue
         if r["set_missing"]:
@@ -145,7 +151,7 @@ def _backup_dns_cover(view: pd.DataFrame, definitions) -> tuple[set, dict]:
 def pol002(view: pd.DataFrame, params: dict) -> _Verdicts:
     out = _Verdicts(view.index)
     covered, maybe = _backup_dns_cover(view, params.get("backup_dns_definitions"))
-    for i, r in view.iterrows():
+    for i, r in _rows(view):
         pe_vaults = {p: [v for v, _ in vs] for p, vs in r["pe_regions"]}
         ms, why = _gate(r, (arm.POLICY_DNS_ASR,), "942bd215 (Site Recovery private DNS zones)")
         if ms is None:
@@ -179,7 +185,7 @@ def pol002(view: pd.DataFrame, params: dict) -> _Verdicts:
 
 def pol003(view: pd.DataFrame, params: dict) -> _Verdicts:
     out = _Verdicts(view.index)
-    for i, r in view.iterrows():
+    for i, r in _rows(view):
         ms, why = _gate(r, (arm.POLICY_PNA_AUDIT_DENY, arm.POLICY_PNA_MODIFY), "9ebbbba3 or 04726aae (vault public "
                                                                               "network access)")
         if ms is None:
