@@ -19,7 +19,7 @@ def role_assignment(t: Tables, raw: I.RawObject) -> None:
     scope = text(p, "scope") or parent_id(raw.id, "providers/Microsoft.Authorization/roleAssignments")
     t.roles.append((  # id, principal_id, principal_type, role_guid, scope
         raw.id, (text(p, "principalId") or "").lower(), text(p, "principalType") or "",
-        role.rstrip("/").rsplit("/", 1)[-1].lower(), scope.lower().rstrip("/") or "/"))
+        arm.role_guid(role), scope.lower().rstrip("/") or "/"))
 
 
 def role_definition(t: Tables, raw: I.RawObject) -> None:
